@@ -1,0 +1,170 @@
+"""One configuration flow: defaults, then one TOML file, then CHIPWATCH_* environment variables.
+
+The TOML sections mirror the commands ([storage], [crawl], [classify], [mirror]); the result is one
+frozen Options object that the CLI passes down. Nothing else reads files or the environment for settings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chipwatch.errors import ConfigError
+
+DEFAULT_CONFIG_FILE = Path("chipwatch.toml")
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class StorageOptions:
+    db: Path = Path("data/chipwatch.db")
+
+
+@dataclass(frozen=True)
+class CrawlOptions:
+    sources: Path = Path("sources.toml")
+    user_agent: str = "chipwatch/0.1 (+https://github.com/chipwatch/chipwatch)"
+    contact: str = ""
+    concurrent_per_domain: int = 2
+    download_timeout: float = 30.0
+    max_page_bytes: int = 8 * 1024 * 1024
+    retries: int = 2
+    obey_robots: bool = True
+    autothrottle: bool = True
+
+
+@dataclass(frozen=True)
+class ClassifyOptions:
+    topics: Path = PACKAGE_ROOT / "pipeline" / "topics.toml"
+
+
+@dataclass(frozen=True)
+class MirrorOptions:
+    host: str = "127.0.0.1"
+    port: int = 8765
+
+
+@dataclass(frozen=True)
+class Options:
+    storage: StorageOptions = field(default_factory=StorageOptions)
+    crawl: CrawlOptions = field(default_factory=CrawlOptions)
+    classify: ClassifyOptions = field(default_factory=ClassifyOptions)
+    mirror: MirrorOptions = field(default_factory=MirrorOptions)
+    config_file: Path | None = None
+
+    def replace(self, section: str, **changes: Any) -> Options:
+        """A copy with some fields of one section changed (for command-line flags)."""
+        return dataclasses.replace(self, **{section: dataclasses.replace(getattr(self, section), **changes)})
+
+
+SECTIONS = ("storage", "crawl", "classify", "mirror")
+# Short names people expect to type; every field is also reachable as CHIPWATCH_<SECTION>_<FIELD>.
+ENV_ALIASES = {"CHIPWATCH_DB": ("storage", "db"), "CHIPWATCH_SOURCES": ("crawl", "sources")}
+
+
+def load_options(config_file: Path | None = None, env: Mapping[str, str] | None = None) -> Options:
+    """Build Options from defaults, the config file (explicit, $CHIPWATCH_CONFIG or ./chipwatch.toml), env."""
+    env = os.environ if env is None else env
+    if config_file is None and env.get("CHIPWATCH_CONFIG"):
+        config_file = Path(env["CHIPWATCH_CONFIG"])
+    if config_file is None and DEFAULT_CONFIG_FILE.is_file():
+        config_file = DEFAULT_CONFIG_FILE
+    values: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
+    if config_file is not None:
+        for section, entries in _read_toml(config_file).items():
+            if section not in SECTIONS:
+                raise ConfigError(f"{config_file}: unknown section [{section}] (known: {', '.join(SECTIONS)})")
+            if not isinstance(entries, dict):
+                raise ConfigError(f"{config_file}: [{section}] must be a table")
+            for key, value in entries.items():
+                values[section][key] = _coerce(section, key, value, f"{config_file}: [{section}] {key}")
+    for name, raw in env.items():
+        target = _env_target(name)
+        if target is not None:
+            section, key = target
+            values[section][key] = _coerce(section, key, raw, f"environment {name}")
+    sections = {name: _SECTION_TYPES[name](**values[name]) for name in SECTIONS}
+    return Options(**sections, config_file=config_file)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: {error}") from None
+
+
+_SECTION_TYPES = {
+    "storage": StorageOptions,
+    "crawl": CrawlOptions,
+    "classify": ClassifyOptions,
+    "mirror": MirrorOptions,
+}
+
+
+def _env_target(name: str) -> tuple[str, str] | None:
+    if name in ENV_ALIASES:
+        return ENV_ALIASES[name]
+    if not name.startswith("CHIPWATCH_"):
+        return None
+    rest = name[len("CHIPWATCH_") :].lower()
+    for section in SECTIONS:
+        if rest.startswith(section + "_"):
+            key = rest[len(section) + 1 :]
+            if key in _field_types(section):
+                return section, key
+    return None
+
+
+def _field_types(section: str) -> dict[str, type]:
+    return {f.name: f.type for f in dataclasses.fields(_SECTION_TYPES[section])}
+
+
+def _coerce(section: str, key: str, value: Any, where: str) -> Any:
+    """Check one value against the field's type; strings from the environment are converted."""
+    types = _field_types(section)
+    if key not in types:
+        raise ConfigError(f"{where}: unknown key (known in [{section}]: {', '.join(sorted(types))})")
+    wanted = types[key]
+    try:
+        if wanted in ("Path", Path):
+            if not isinstance(value, str) or not value:
+                raise TypeError("a path")
+            return Path(value).expanduser()
+        if wanted in ("bool", bool):
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in (
+                "1",
+                "true",
+                "yes",
+                "on",
+                "0",
+                "false",
+                "no",
+                "off",
+            ):
+                return value.lower() in ("1", "true", "yes", "on")
+            raise TypeError("true or false")
+        if wanted in ("int", int):
+            if isinstance(value, bool):
+                raise TypeError("a whole number")
+            return int(value)
+        if wanted in ("float", float):
+            if isinstance(value, bool):
+                raise TypeError("a number")
+            return float(value)
+        if not isinstance(value, str):
+            raise TypeError("a string")
+        return value
+    except (TypeError, ValueError) as error:
+        expected = str(error) if isinstance(error, TypeError) else f"a value of type {wanted}"
+        raise ConfigError(f"{where}: expected {expected}, got {value!r}") from None

@@ -1,0 +1,111 @@
+"""Rendering the demo network's article pages, each outlet with its own page chrome, dates and charset."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from demo.network import Article, Network, Outlet
+
+FICTION_NOTICE = "Fictional sample data written for the chipwatch demo. Not real news."
+FICTION_NOTICE_ZH = "本页为 chipwatch 演示用的虚构样本数据，并非真实新闻。"
+COMMENTS = {
+    "en": [
+        ("harbor_lurker", "Same story every year. Wait for the actual rule text."),
+        ("chipfan77", "Anyone know what this means for prices of used cards?"),
+        ("k.m.", "Great reporting, thanks for the timeline."),
+    ],
+    "zh": [
+        ("网友甲", "说到底还是要靠自己。"),
+        ("科技观察者", "期待后续报道，谢谢小编。"),
+        ("路人乙", "这个价格谁买得起？"),
+    ],
+}
+NAV = {
+    "en": ["Home", "World", "Business", "Tech", "Policy", "Markets", "Opinion"],
+    "zh": ["首页", "国际", "财经", "科技", "评论", "视频", "专题"],
+}
+
+_environment = Environment(
+    loader=PackageLoader("demo", "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def visible_date(moment: datetime, outlet: Outlet) -> str:
+    """The date as the outlet prints it on the page, in its own timezone."""
+    local = moment.astimezone(ZoneInfo(outlet.timezone))
+    style = outlet.date_style
+    if style == "us":
+        return f"{local:%b}. {local.day}, {local:%Y} {local.strftime('%I:%M %p').lstrip('0')} ET"
+    if style == "uk":
+        return f"{local.day} {local:%B %Y %H:%M} GMT"
+    if style == "cn":
+        return f"{local:%Y年%m月%d日 %H:%M}"
+    if style == "tw":
+        return f"{local:%Y/%m/%d %H:%M}"
+    if style == "date-only":
+        return f"{local:%m/%d/%Y}"
+    return f"{local:%Y-%m-%d %H:%M}"
+
+
+def feed_date(moment: datetime, outlet: Outlet) -> str:
+    """The date as the outlet's feed writes it."""
+    local = moment.astimezone(ZoneInfo(outlet.timezone))
+    if outlet.feed_date_style == "local":
+        return f"{local:%Y-%m-%d %H:%M:%S}"
+    if outlet.feed == "atom":
+        return local.isoformat()
+    return local.strftime("%a, %d %b %Y %H:%M:%S %z")
+
+
+def render_article(network: Network, article: Article, base: str) -> tuple[bytes, str]:
+    """The page's bytes and its Content-Type header."""
+    outlet = network.outlets[article.outlet]
+    url = base + article.path
+    zh = article.lang.startswith("zh")
+    related = [a for a in network.of_outlet(outlet.id) if a.id != article.id and not a.members_only][:4]
+    context = {
+        "outlet": outlet,
+        "article": article,
+        "url": url,
+        "html_lang": {"zh-Hans": "zh-CN", "zh-Hant": "zh-TW"}.get(article.lang, article.lang),
+        "charset": article.setting(outlet, "declared_charset"),
+        "date_text": visible_date(article.published, outlet),
+        "iso_date": article.published.isoformat(),
+        "time_tag": article.setting(outlet, "time_tag"),
+        "opengraph": article.setting(outlet, "opengraph"),
+        "jsonld": _json_ld(article, outlet, url) if article.setting(outlet, "jsonld") else None,
+        "related": [(a.title, base + a.path) for a in related],
+        "comments": COMMENTS["zh" if zh else "en"],
+        "nav": NAV["zh" if zh else "en"],
+        "notice": FICTION_NOTICE_ZH if zh else FICTION_NOTICE,
+    }
+    html = _environment.get_template(f"{outlet.chrome}.html").render(**context)
+    encoding = article.setting(outlet, "encoding")
+    body = html.encode(encoding, errors="xmlcharrefreplace")
+    content_type = "text/html"
+    if article.setting(outlet, "charset_header"):
+        content_type += f"; charset={encoding}"
+    return body, content_type
+
+
+def _json_ld(article: Article, outlet: Outlet, url: str) -> str:
+    data = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": article.title,
+        "datePublished": article.published.isoformat(),
+        "inLanguage": article.lang,
+        "mainEntityOfPage": url,
+        "publisher": {"@type": "Organization", "name": outlet.name},
+    }
+    if article.byline:
+        data["author"] = [{"@type": "Person", "name": name.strip()} for name in article.byline.split(" and ")]
+    # </ inside JSON would end the script element early.
+    return json.dumps(data, ensure_ascii=False, indent=2).replace("</", "<\\/")

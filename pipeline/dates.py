@@ -1,0 +1,159 @@
+"""Parsing the many ways pages and feeds write dates, and writing them back as UTC ISO 8601."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from zoneinfo import ZoneInfo
+
+MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ],
+        1,
+    )
+    for name in names
+}
+# US zone abbreviations seen in bylines ("4:12 PM ET"); fixed offsets are close enough for a timestamp.
+ZONE_ABBREVIATIONS = {
+    "UTC": 0,
+    "GMT": 0,
+    "Z": 0,
+    "ET": -5,
+    "EST": -5,
+    "EDT": -4,
+    "CT": -6,
+    "CST": -6,
+    "CDT": -5,
+    "PT": -8,
+    "PST": -8,
+    "PDT": -7,
+    "HKT": 8,
+    "BJT": 8,
+    "CET": 1,
+}
+
+CJK_DATE = re.compile(
+    r"(?P<y>\d{4})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日"
+    r"(?:[^\d]{0,8}?(?P<H>\d{1,2})\s*[:：時时点點]\s*(?P<M>\d{1,2})(?:\s*[:：分]\s*(?P<S>\d{1,2}))?)?"
+)
+NUMERIC_DATE = re.compile(
+    r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})"
+    r"(?:[ T]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?)?\s*(?P<z>Z|[+-]\d{2}:?\d{2}|[A-Z]{1,4})?"
+)
+MONTH_FIRST = re.compile(
+    r"(?P<mon>[A-Za-z]{3,9})\.?\s+(?P<d>\d{1,2}),?\s+(?P<y>\d{4})"
+    r"(?:[^\d]{0,6}?(?P<H>\d{1,2}):(?P<M>\d{2})\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?)?\s*(?P<z>[A-Z]{1,4})?"
+)
+DAY_FIRST = re.compile(
+    r"(?P<d>\d{1,2})\s+(?P<mon>[A-Za-z]{3,9})\.?,?\s+(?P<y>\d{4})"
+    r"(?:[^\d]{0,6}?(?P<H>\d{1,2}):(?P<M>\d{2})\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?)?\s*(?P<z>[A-Z]{1,4})?"
+)
+
+EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+
+
+def parse_date(value: str | None, default_timezone: str = "UTC") -> datetime | None:
+    """A timezone-aware datetime from a date string, or None when it cannot be read.
+
+    Dates without a zone are taken to be in default_timezone (a feed's or site's local time).
+    """
+    if not value or not value.strip():
+        return None
+    value = value.strip()
+    zone = ZoneInfo(default_timezone)
+    parsed = _iso(value) or _rfc822(value) or _patterns(value)
+    if parsed is None:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=zone)
+    if parsed < EARLIEST:
+        return None
+    return parsed
+
+
+def to_utc_iso(moment: datetime) -> str:
+    """2025-12-09T06:38:10Z: sortable as text and the same in every table."""
+    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def is_future(moment: datetime, now: datetime | None = None, slack: timedelta = timedelta(days=1)) -> bool:
+    """Later than now plus slack: a wrong date, not a scoop."""
+    return moment > (now or datetime.now(UTC)) + slack
+
+
+def _iso(value: str) -> datetime | None:
+    text = value.replace("z", "Z")
+    if not re.match(r"^\d{4}-\d{2}-\d{2}", text):
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _rfc822(value: str) -> datetime | None:
+    if not re.match(r"^([A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}", value):
+        return None
+    try:
+        return parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _patterns(value: str) -> datetime | None:
+    for pattern in (CJK_DATE, NUMERIC_DATE, MONTH_FIRST, DAY_FIRST):
+        match = pattern.search(value)
+        if match:
+            moment = _from_match(match)
+            if moment is not None:
+                return moment
+    return None
+
+
+def _from_match(match: re.Match[str]) -> datetime | None:
+    parts = match.groupdict()
+    month = int(parts["m"]) if parts.get("m") else MONTHS.get((parts.get("mon") or "").lower().rstrip("."))
+    if not month:
+        return None
+    hour = int(parts["H"]) if parts.get("H") else 0
+    ampm = (parts.get("ampm") or "").lower().replace(".", "")
+    if ampm == "pm" and hour < 12:
+        hour += 12
+    elif ampm == "am" and hour == 12:
+        hour = 0
+    try:
+        moment = datetime(
+            int(parts["y"]),
+            month,
+            int(parts["d"]),
+            hour,
+            int(parts.get("M") or 0),
+            int(parts.get("S") or 0),
+        )
+    except ValueError:
+        return None
+    zone = parts.get("z")
+    if zone and parts.get("H"):
+        if zone.upper() in ZONE_ABBREVIATIONS:
+            moment = moment.replace(tzinfo=UTC) - timedelta(hours=ZONE_ABBREVIATIONS[zone.upper()])
+        elif re.match(r"^[+-]\d{2}:?\d{2}$", zone):
+            sign = 1 if zone[0] == "+" else -1
+            digits = zone[1:].replace(":", "")
+            offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+            moment = moment.replace(tzinfo=UTC) - sign * offset
+    return moment

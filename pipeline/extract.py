@@ -1,0 +1,118 @@
+"""From a page's HTML to an article: body text with trafilatura, metadata from the page's own markup.
+
+The page is parsed once; the metadata readers and trafilatura share the tree.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import trafilatura
+from htmldate import find_date
+from lxml.html import HtmlElement
+from trafilatura.utils import load_html
+
+from pipeline.encoding import decode_bytes
+from pipeline.language import detect_language
+from pipeline.metadata import PageMetadata, read_metadata
+
+TITLE_SEPARATORS = re.compile(r"\s+[|\-–—·]\s+|\s*[_｜]\s*")
+# A JSON-LD articleBody is taken over trafilatura's text when the latter misses this much of it.
+ARTICLE_BODY_PREFERENCE = 1.3
+
+
+@dataclass
+class ExtractedPage:
+    title: str | None = None
+    text: str | None = None
+    authors: list[str] = field(default_factory=list)
+    published: str | None = None  # as the page writes it; None when the markup does not say
+    updated: str | None = None
+    text_date: str | None = None  # a date found in the visible text, a last resort
+    lang: str | None = None
+    declared_lang: str | None = None
+    canonical_url: str | None = None
+    encoding: str | None = None
+
+
+def extract_page(
+    page: bytes | str,
+    url: str,
+    *,
+    content_type: str | None = None,
+    lang_hint: str | None = None,
+    find_text_date: bool = True,
+) -> ExtractedPage:
+    """Extract one page. Fields the page does not provide stay None; text is None for an empty page."""
+    if isinstance(page, bytes):
+        html, encoding = decode_bytes(page, content_type)
+    else:
+        html, encoding = page, None
+    result = ExtractedPage(encoding=encoding)
+    tree = _parse(html)
+    if tree is None:
+        return result
+    metadata = read_metadata(tree)
+    result.title = metadata.title or metadata.h1 or _clean_html_title(metadata.html_title)
+    result.authors = metadata.authors
+    result.published = metadata.published
+    result.updated = metadata.updated
+    result.canonical_url = metadata.canonical_url
+    result.declared_lang = metadata.lang
+    result.text = _without_headline(_body_text(tree, url, metadata), result.title)
+    if find_text_date and not result.published:
+        result.text_date = _visible_date(tree)
+    if result.text or result.title:
+        result.lang = detect_language(f"{result.title or ''}\n{result.text or ''}", metadata.lang, lang_hint)
+    return result
+
+
+def _parse(html: str) -> HtmlElement | None:
+    if not html.strip():
+        return None
+    try:
+        return load_html(html)
+    except (ValueError, TypeError):
+        return None
+
+
+def _body_text(tree: HtmlElement, url: str, metadata: PageMetadata) -> str | None:
+    document = trafilatura.bare_extraction(
+        tree,
+        url=url,
+        with_metadata=False,
+        include_comments=False,
+        include_tables=True,
+        include_images=False,
+        include_links=False,
+    )
+    text = (document.text if document is not None else None) or None
+    if metadata.article_body and len(metadata.article_body) > ARTICLE_BODY_PREFERENCE * len(text or ""):
+        text = metadata.article_body
+    return text.strip() if text and text.strip() else None
+
+
+def _without_headline(text: str | None, title: str | None) -> str | None:
+    """The body without a first line that only repeats the headline (trafilatura keeps an <h1> in <article>)."""
+    if not text or not title:
+        return text
+    first, _, rest = text.partition("\n")
+    if "".join(first.split()) == "".join(title.split()) and rest.strip():
+        return rest.strip()
+    return text
+
+
+def _clean_html_title(title: str | None) -> str | None:
+    """The headline part of a <title> like 'Headline | Outlet'."""
+    if not title:
+        return None
+    parts = [part.strip() for part in TITLE_SEPARATORS.split(title) if part.strip()]
+    return max(parts, key=len) if parts else None
+
+
+def _visible_date(tree: HtmlElement) -> str | None:
+    try:
+        return find_date(tree, original_date=True, extensive_search=True, outputformat="%Y-%m-%d")
+    except (ValueError, TypeError):
+        return None

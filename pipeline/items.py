@@ -1,0 +1,46 @@
+"""The item that travels from a spider through the pipeline stages into storage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class ArticleItem:
+    # Set by the spider: where the page came from and what the feed said about it.
+    source: str
+    url: str
+    body: bytes = b""
+    content_type: str | None = None
+    fetched_at: str | None = None
+    source_lang: str | None = None
+    source_timezone: str = "UTC"
+    feed_title: str | None = None
+    feed_summary: str | None = None
+    feed_published: str | None = None
+    feed_authors: list[str] = field(default_factory=list)
+    # Filled by ExtractStage.
+    html_encoding: str | None = None
+    title: str | None = None
+    text: str | None = None
+    authors: list[str] = field(default_factory=list)
+    published_raw: str | None = None
+    updated_raw: str | None = None
+    lang: str | None = None
+    canonical_url: str | None = None
+    # Filled by NormaliseStage.
+    published_at: str | None = None
+    updated_at: str | None = None
+    summary: str | None = None
+    content_hash: str | None = None
+    # Filled by DedupeStage: the stored article this page is an exact copy of.
+    duplicate_of: int | None = None
+    # Filled by ClassifyStage.
+    relevant: bool | None = None
+    relevance: float | None = None
+    topics: list[dict[str, Any]] = field(default_factory=list)
+    model_version: str | None = None
+    # Filled by StoreStage.
+    article_id: int | None = None
+    store_status: str | None = None

@@ -1,0 +1,173 @@
+"""Reading an article's metadata from the page's own markup: JSON-LD, OpenGraph and meta tags, <time>.
+
+The selectors are data; each reader returns None when the page says nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml.html import HtmlElement
+
+ARTICLE_TYPES = {"newsarticle", "article", "reportagenewsarticle", "blogposting", "analysisnewsarticle"}
+TITLE_META = ("og:title", "twitter:title", "dc.title")
+PUBLISHED_META = (
+    "article:published_time",
+    "og:article:published_time",
+    "datepublished",
+    "publishdate",
+    "pubdate",
+    "publish-date",
+    "dc.date.issued",
+    "dcterms.created",
+    "parsely-pub-date",
+    "sailthru.date",
+)
+MODIFIED_META = ("article:modified_time", "og:updated_time", "datemodified", "dcterms.modified", "lastmod")
+AUTHOR_META = ("author", "article:author", "byl", "dc.creator", "parsely-author", "sailthru.author")
+LANG_META = ("content-language", "dc.language", "language", "og:locale")
+PUBLISHED_TIME_XPATHS = (
+    "//time[@itemprop='datePublished']/@datetime",
+    "//*[@itemprop='datePublished']/@content",
+    "//time[@pubdate]/@datetime",
+    "//article//time[@datetime][1]/@datetime",
+)
+BYLINE_XPATHS = (
+    "//*[@itemprop='author']//*[@itemprop='name']//text()",
+    "//a[@rel='author']//text()",
+    "//*[contains(concat(' ', normalize-space(@class), ' '), ' byline ')]//text()",
+    "//*[contains(concat(' ', normalize-space(@class), ' '), ' author ')]//text()",
+)
+BYLINE_PREFIX = re.compile(r"^\s*(by|von|par|記者|记者|作者|撰文|文|編輯|编辑|责任编辑|責任編輯)\s*[:：|/]?\s*", re.I)
+BYLINE_SPLIT = re.compile(r"\s*(?:,|;|、|\band\b|&|和|與|与)\s*")
+
+
+@dataclass
+class PageMetadata:
+    title: str | None = None
+    h1: str | None = None
+    html_title: str | None = None
+    authors: list[str] = field(default_factory=list)
+    published: str | None = None
+    updated: str | None = None
+    lang: str | None = None
+    canonical_url: str | None = None
+    article_body: str | None = None
+
+
+def read_metadata(tree: HtmlElement) -> PageMetadata:
+    """Everything the page says about itself, most reliable source first."""
+    meta = _meta_tags(tree)
+    ld = _json_ld_article(tree) or {}
+    metadata = PageMetadata()
+    metadata.title = _text(ld.get("headline")) or _first(meta, TITLE_META)
+    metadata.h1 = _first_text(tree, "//h1")
+    metadata.html_title = _first_text(tree, "//title")
+    metadata.authors = _ld_authors(ld.get("author")) or _split_authors(_first(meta, AUTHOR_META)) or _byline(tree)
+    metadata.published = (
+        _text(ld.get("datePublished")) or _first(meta, PUBLISHED_META) or _first_xpath(tree, PUBLISHED_TIME_XPATHS)
+    )
+    metadata.updated = _text(ld.get("dateModified")) or _first(meta, MODIFIED_META)
+    metadata.lang = tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
+    metadata.lang = metadata.lang or _text(ld.get("inLanguage")) or _first(meta, LANG_META)
+    canonical = tree.xpath("//link[@rel='canonical']/@href")
+    metadata.canonical_url = (canonical[0].strip() if canonical else None) or meta.get("og:url") or None
+    metadata.article_body = _text(ld.get("articleBody"))
+    return metadata
+
+
+def _meta_tags(tree: HtmlElement) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for element in tree.iter("meta"):
+        key = element.get("property") or element.get("name") or element.get("itemprop") or element.get("http-equiv")
+        content = element.get("content")
+        if key and content and content.strip():
+            tags.setdefault(key.strip().lower(), content.strip())
+    return tags
+
+
+def _first(tags: dict[str, str], keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        if tags.get(key):
+            return tags[key]
+    return None
+
+
+def _first_text(tree: HtmlElement, xpath: str) -> str | None:
+    for element in tree.xpath(xpath):
+        text = " ".join(element.text_content().split())
+        if text:
+            return text
+    return None
+
+
+def _first_xpath(tree: HtmlElement, xpaths: tuple[str, ...]) -> str | None:
+    for xpath in xpaths:
+        for value in tree.xpath(xpath):
+            if str(value).strip():
+                return str(value).strip()
+    return None
+
+
+def _json_ld_article(tree: HtmlElement) -> dict[str, Any] | None:
+    for script in tree.xpath("//script[@type='application/ld+json']"):
+        try:
+            data = json.loads(script.text_content(), strict=False)
+        except (ValueError, TypeError):
+            continue
+        found = _find_article(data)
+        if found is not None:
+            return found
+    return None
+
+
+def _find_article(data: Any, depth: int = 0) -> dict[str, Any] | None:
+    if depth > 4:
+        return None
+    if isinstance(data, list):
+        for entry in data:
+            found = _find_article(entry, depth + 1)
+            if found is not None:
+                return found
+        return None
+    if not isinstance(data, dict):
+        return None
+    kinds = data.get("@type")
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    if any(isinstance(kind, str) and kind.lower() in ARTICLE_TYPES for kind in kinds):
+        return data
+    return _find_article(data.get("@graph"), depth + 1) if "@graph" in data else None
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, str) and value.strip():
+        return " ".join(value.split()) if "\n" not in value.strip() else value.strip()
+    return None
+
+
+def _ld_authors(value: Any) -> list[str]:
+    values = value if isinstance(value, list) else [value]
+    names = []
+    for entry in values:
+        name = entry.get("name") if isinstance(entry, dict) else entry
+        if isinstance(name, str) and name.strip():
+            names.extend(_split_authors(name))
+    return names
+
+
+def _split_authors(value: str | None) -> list[str]:
+    if not value or value.startswith(("http://", "https://")):
+        return []
+    value = BYLINE_PREFIX.sub("", " ".join(value.split()))
+    return [name for name in BYLINE_SPLIT.split(value) if name and len(name) <= 60]
+
+
+def _byline(tree: HtmlElement) -> list[str]:
+    for xpath in BYLINE_XPATHS:
+        text = " ".join("".join(tree.xpath(xpath)).split())
+        if text:
+            return _split_authors(text)
+    return []

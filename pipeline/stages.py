@@ -1,0 +1,215 @@
+"""The item pipeline, one small class per stage: extract -> normalise -> dedupe -> classify -> store.
+
+Each stage reads its settings in from_crawler, opens resources in open_spider and closes them in
+close_spider, and either returns the item or raises DropItem with a reason that the crawl run records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from itemadapter import ItemAdapter
+from scrapy.exceptions import DropItem, NotConfigured
+
+from pipeline.classify import RuleModel, classify, load_model
+from pipeline.dates import is_future, parse_date, to_utc_iso
+from pipeline.extract import extract_page
+from pipeline.language import normalise_lang
+from pipeline.urls import choose_canonical
+from spiders.signals import fetch_failed
+from storage import open_database
+from storage.articles import TopicScore, add_copy, find_by_content_hash, store_article
+
+SUMMARY_CHARS = 300
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class DuplicateItem(DropItem):
+    """The same article was already handled in this crawl: dropped, but not an error."""
+
+
+class ExtractStage:
+    """Body text and metadata from the page, with the feed entry as fallback."""
+
+    def __init__(self, signals: Any = None) -> None:
+        self.signals = signals
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> ExtractStage:
+        return cls(crawler.signals)
+
+    def process_item(self, item: Any) -> Any:
+        adapter = ItemAdapter(item)
+        page = extract_page(
+            adapter["body"],
+            adapter["url"],
+            content_type=adapter["content_type"],
+            lang_hint=adapter["source_lang"],
+        )
+        title = page.title or adapter["feed_title"]
+        if not page.text and not title:
+            raise DropItem(f"empty page: no article text or title at {adapter['url']}")
+        if not page.text:
+            self._warn(adapter, "extract", "no article text found; stored the feed's title and summary")
+        adapter["title"] = title
+        adapter["text"] = page.text or adapter["feed_summary"]
+        adapter["authors"] = page.authors or adapter["feed_authors"]
+        adapter["published_raw"] = page.published or adapter["feed_published"] or page.text_date
+        adapter["updated_raw"] = page.updated
+        adapter["lang"] = page.lang if page.lang and page.lang != "und" else normalise_lang(adapter["source_lang"])
+        adapter["canonical_url"] = choose_canonical(adapter["url"], page.canonical_url)
+        adapter["html_encoding"] = page.encoding
+        adapter["body"] = b""  # the page is no longer needed; keep memory flat on long crawls
+        return item
+
+    def _warn(self, adapter: ItemAdapter, kind: str, message: str) -> None:
+        if self.signals is not None:
+            self.signals.send_catch_log(
+                signal=fetch_failed,
+                source=adapter["source"],
+                url=adapter["url"],
+                kind=kind,
+                message=message,
+                fatal=False,
+            )
+
+
+class NormaliseStage:
+    """Dates as UTC ISO 8601, clean whitespace, a summary and a content hash."""
+
+    def process_item(self, item: Any) -> Any:
+        adapter = ItemAdapter(item)
+        zone = adapter["source_timezone"] or "UTC"
+        adapter["published_at"] = _utc(adapter["published_raw"], zone)
+        adapter["updated_at"] = _utc(adapter["updated_raw"], zone)
+        adapter["title"] = _clean_line(adapter["title"])
+        adapter["text"] = _clean_text(adapter["text"])
+        adapter["authors"] = [name for name in (_clean_line(a) for a in adapter["authors"] or []) if name]
+        summary = _clean_line(adapter["feed_summary"]) or _clean_line((adapter["text"] or "")[: SUMMARY_CHARS * 2])
+        adapter["summary"] = summary[:SUMMARY_CHARS] if summary else None
+        adapter["content_hash"] = content_hash(adapter["text"])
+        return item
+
+
+class DedupeStage:
+    """One article per canonical URL in a crawl; exact copies of a stored article become copies of it."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = db_path
+        self.db = None
+        self.seen: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> DedupeStage:
+        return cls(Path(crawler.settings.get("CHIPWATCH_DB")))
+
+    def open_spider(self) -> None:
+        self.db = open_database(self.db_path)
+
+    def close_spider(self) -> None:
+        if self.db is not None:
+            self.db.close()
+
+    def process_item(self, item: Any) -> Any:
+        adapter = ItemAdapter(item)
+        canonical = adapter["canonical_url"]
+        if canonical in self.seen:
+            raise DuplicateItem(f"duplicate: {canonical} was already handled in this crawl")
+        self.seen.add(canonical)
+        if adapter["content_hash"]:
+            adapter["duplicate_of"] = find_by_content_hash(self.db, adapter["content_hash"], canonical)
+        return item
+
+
+class ClassifyStage:
+    """Relevance and topics from the topics file."""
+
+    def __init__(self, model: RuleModel) -> None:
+        self.model = model
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> ClassifyStage:
+        topics = crawler.settings.get("CHIPWATCH_TOPICS")
+        if not topics:
+            raise NotConfigured("no topics file (CHIPWATCH_TOPICS)")
+        return cls(load_model(Path(topics)))
+
+    def process_item(self, item: Any) -> Any:
+        adapter = ItemAdapter(item)
+        result = classify(self.model, adapter["title"], adapter["text"], adapter["lang"])
+        adapter["relevant"] = result.relevant
+        adapter["relevance"] = result.relevance
+        adapter["topics"] = [{"id": t.id, "score": t.score, "evidence": t.evidence} for t in result.topics]
+        adapter["model_version"] = result.model_version
+        return item
+
+
+class StoreStage:
+    """Upsert into SQLite keyed on canonical URL (or record an exact copy); one transaction per item."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = db_path
+        self.db = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> StoreStage:
+        db = crawler.settings.get("CHIPWATCH_DB")
+        if not db:
+            raise NotConfigured("no database (CHIPWATCH_DB)")
+        return cls(Path(db))
+
+    def open_spider(self) -> None:
+        self.db = open_database(self.db_path)
+
+    def close_spider(self) -> None:
+        if self.db is not None:
+            self.db.close()
+
+    def process_item(self, item: Any) -> Any:
+        adapter = ItemAdapter(item)
+        if adapter["duplicate_of"]:
+            added = add_copy(self.db, adapter["duplicate_of"], adapter["source"], adapter["url"], adapter["fetched_at"])
+            adapter["article_id"] = adapter["duplicate_of"]
+            adapter["store_status"] = "copy" if added else "unchanged"
+            return item
+        record = adapter.asdict()
+        record["relevant"] = int(bool(record["relevant"]))
+        topics = [TopicScore(t["id"], t["score"], t["evidence"]) for t in adapter["topics"]]
+        result = store_article(self.db, record, topics, first_seen_at=adapter["fetched_at"])
+        adapter["article_id"] = result.article_id
+        adapter["store_status"] = result.status
+        return item
+
+
+def content_hash(text: str | None) -> str | None:
+    """Identity of an article's text, insensitive to case and whitespace."""
+    if not text:
+        return None
+    normalised = " ".join(text.lower().split())
+    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
+
+
+def _utc(value: str | None, zone: str) -> str | None:
+    moment = parse_date(value, zone)
+    if moment is None or is_future(moment, datetime.now(UTC)):
+        return None
+    return to_utc_iso(moment)
+
+
+def _clean_line(value: str | None) -> str | None:
+    if not value:
+        return None
+    value = " ".join(CONTROL_CHARS.sub("", value).split())
+    return value or None
+
+
+def _clean_text(value: str | None) -> str | None:
+    if not value:
+        return None
+    lines = [" ".join(CONTROL_CHARS.sub("", line).split()) for line in value.splitlines()]
+    text = "\n".join(line for line in lines if line)
+    return text or None

@@ -1,0 +1,144 @@
+"""The sources file: which sites to crawl, with what kind of spider, on what schedule.
+
+    [[source]]
+    name = "federal-register-bis"     # unique, lowercase letters, digits and dashes
+    kind = "feed"                     # which spider crawls it
+    url = "https://..."
+    lang = "en"                       # expected language, a hint when the page does not say
+    schedule = "0 */2 * * *"          # five-field cron, in the daemon's timezone
+    timezone = "UTC"                  # zone for feed dates that carry none (e.g. "2025-12-09 14:38:10")
+    enabled = true
+
+Errors name the file, the line of the [[source]] entry and the field.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from chipwatch.errors import ConfigError
+
+KINDS = ("feed",)
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+CRON_FIELD = re.compile(r"^[\d*/,\-A-Za-z?]+$")
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    kind: str
+    url: str
+    lang: str | None = None
+    schedule: str = "0 * * * *"
+    timezone: str = "UTC"
+    enabled: bool = True
+
+
+_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "name": str,
+    "kind": str,
+    "url": str,
+    "lang": str,
+    "schedule": str,
+    "timezone": str,
+    "enabled": bool,
+}
+
+
+def load_sources(path: Path) -> list[Source]:
+    """Read and validate every [[source]] in the file."""
+    try:
+        raw_text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: sources file not found") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read sources file: {error}") from None
+    try:
+        data = tomllib.loads(raw_text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: {error}") from None
+    unknown = set(data) - {"source"}
+    if unknown:
+        raise ConfigError(f"{path}: unknown top-level key {sorted(unknown)[0]!r} (expected [[source]] tables)")
+    entries = data.get("source", [])
+    if not isinstance(entries, list):
+        raise ConfigError(f"{path}: 'source' must be an array of tables, written [[source]]")
+    header_lines = _entry_lines(raw_text)
+    sources: list[Source] = []
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(entries):
+        line = header_lines[index] if index < len(header_lines) else 0
+        where = f"{path}:{line}: source #{index + 1}"
+        source = _parse_entry(entry, where)
+        if source.name in seen:
+            raise ConfigError(f"{where}: field 'name': {source.name!r} is already used on line {seen[source.name]}")
+        seen[source.name] = line
+        sources.append(source)
+    return sources
+
+
+def select_sources(sources: list[Source], names: list[str] | tuple[str, ...]) -> list[Source]:
+    """The named sources (all enabled ones when no name is given); unknown names are an error."""
+    if not names:
+        return [source for source in sources if source.enabled]
+    by_name = {source.name: source for source in sources}
+    missing = [name for name in names if name not in by_name]
+    if missing:
+        known = ", ".join(sorted(by_name)) or "none"
+        raise ConfigError(f"unknown source {missing[0]!r} (known: {known})")
+    return [by_name[name] for name in names]
+
+
+def _parse_entry(entry: Any, where: str) -> Source:
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}: must be a table")
+    for key, value in entry.items():
+        if key not in _FIELDS:
+            raise ConfigError(f"{where}: unknown field {key!r} (known: {', '.join(_FIELDS)})")
+        if not isinstance(value, _FIELDS[key]):
+            raise ConfigError(f"{where}: field {key!r} must be a {_FIELDS[key].__name__}, got {value!r}")
+    for required in ("name", "kind", "url"):
+        if required not in entry:
+            raise ConfigError(f"{where}: missing field {required!r}")
+    name = entry["name"]
+    where = f"{where} ({name})"
+    if not NAME_PATTERN.match(name):
+        raise ConfigError(f"{where}: field 'name' must be lowercase letters, digits and dashes")
+    if entry["kind"] not in KINDS:
+        raise ConfigError(f"{where}: field 'kind': unknown kind {entry['kind']!r} (known: {', '.join(KINDS)})")
+    if not re.match(r"^https?://[^/\s]+", entry["url"]):
+        raise ConfigError(f"{where}: field 'url' must be an http(s) URL, got {entry['url']!r}")
+    schedule = entry.get("schedule", Source.schedule)
+    problem = cron_problem(schedule)
+    if problem:
+        raise ConfigError(f"{where}: field 'schedule': {problem}")
+    timezone = entry.get("timezone", Source.timezone)
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{where}: field 'timezone': unknown IANA zone {timezone!r}") from None
+    return Source(**entry)
+
+
+def cron_problem(expression: str) -> str | None:
+    """Why a five-field cron expression is invalid, or None when APScheduler accepts it."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    fields = expression.split()
+    if len(fields) != 5 or not all(CRON_FIELD.match(part) for part in fields):
+        return f"{expression!r} is not a five-field cron expression (minute hour day month weekday)"
+    try:
+        CronTrigger.from_crontab(expression, timezone="UTC")
+    except ValueError as error:
+        return f"{expression!r}: {error}"
+    return None
+
+
+def _entry_lines(text: str) -> list[int]:
+    """1-based line numbers of each [[source]] header, to point errors at the right entry."""
+    return [number for number, line in enumerate(text.splitlines(), 1) if line.strip().startswith("[[source]]")]

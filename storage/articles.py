@@ -1,0 +1,144 @@
+"""The articles table, its topics, its copies and its full-text index."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlite_utils
+
+from storage.database import transaction
+from storage.fts import index_text
+
+# Columns written from an article record; id and first_seen_at are managed here.
+ARTICLE_COLUMNS = (
+    "canonical_url",
+    "url",
+    "source",
+    "title",
+    "text",
+    "summary",
+    "authors",
+    "published_at",
+    "updated_at",
+    "fetched_at",
+    "lang",
+    "content_hash",
+    "relevant",
+    "relevance",
+    "model_version",
+)
+
+
+@dataclass
+class TopicScore:
+    topic: str
+    score: float
+    evidence: list[str] = field(default_factory=list)
+
+
+@dataclass
+class StoreResult:
+    article_id: int
+    status: str  # "new", "updated" or "unchanged"
+
+
+def is_stored(db: sqlite_utils.Database, url: str) -> bool:
+    """Whether a page at this URL is already stored, as an article or as a copy of one."""
+    row = db.execute(
+        "SELECT 1 FROM articles WHERE url = ? OR canonical_url = ? "
+        "UNION ALL SELECT 1 FROM copies WHERE url = ? LIMIT 1",
+        [url, url, url],
+    ).fetchone()
+    return row is not None
+
+
+def find_by_content_hash(db: sqlite_utils.Database, content_hash: str, canonical_url: str) -> int | None:
+    """The id of another article with exactly this text, if any."""
+    row = db.execute(
+        "SELECT id FROM articles WHERE content_hash = ? AND canonical_url != ? ORDER BY id LIMIT 1",
+        [content_hash, canonical_url],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def store_article(
+    db: sqlite_utils.Database, record: dict[str, Any], topics: list[TopicScore], first_seen_at: str
+) -> StoreResult:
+    """Insert or update one article keyed on canonical_url, with its topics and FTS row, atomically."""
+    values = {column: record.get(column) for column in ARTICLE_COLUMNS}
+    if isinstance(values["authors"], list):
+        values["authors"] = json.dumps(values["authors"], ensure_ascii=False)
+    with transaction(db) as conn:
+        row = conn.execute(
+            "SELECT id, content_hash, title, relevance FROM articles WHERE canonical_url = ?",
+            [values["canonical_url"]],
+        ).fetchone()
+        if row is None:
+            columns = [*values, "first_seen_at"]
+            cursor = conn.execute(
+                f"INSERT INTO articles ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+                [*values.values(), first_seen_at],
+            )
+            article_id, status = cursor.lastrowid, "new"
+        else:
+            article_id = row[0]
+            changed = (row[1], row[2], row[3]) != (
+                values["content_hash"],
+                values["title"],
+                values["relevance"],
+            )
+            if not changed:
+                conn.execute("UPDATE articles SET fetched_at = ? WHERE id = ?", [values["fetched_at"], article_id])
+                return StoreResult(article_id, "unchanged")
+            assignments = ", ".join(f"{column} = ?" for column in values)
+            conn.execute(f"UPDATE articles SET {assignments} WHERE id = ?", [*values.values(), article_id])
+            conn.execute("DELETE FROM articles_fts WHERE rowid = ?", [article_id])
+            status = "updated"
+        conn.execute("DELETE FROM article_topics WHERE article_id = ?", [article_id])
+        conn.executemany(
+            "INSERT INTO article_topics (article_id, topic, score, evidence) VALUES (?, ?, ?, ?)",
+            [(article_id, t.topic, round(t.score, 4), json.dumps(t.evidence, ensure_ascii=False)) for t in topics],
+        )
+        conn.execute(
+            "INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)",
+            [article_id, index_text(values["title"]), index_text(values["text"])],
+        )
+    return StoreResult(article_id, status)
+
+
+def add_copy(db: sqlite_utils.Database, article_id: int, source: str, url: str, fetched_at: str) -> bool:
+    """Record that url carries the same article; False when that copy was already known."""
+    with transaction(db) as conn:
+        cursor = conn.execute(
+            "INSERT OR IGNORE INTO copies (article_id, source, url, fetched_at) VALUES (?, ?, ?, ?)",
+            [article_id, source, url, fetched_at],
+        )
+        return cursor.rowcount == 1
+
+
+def get_article(db: sqlite_utils.Database, article_id: int) -> dict[str, Any] | None:
+    """One article with its topics, or None."""
+    rows = list(db.query("SELECT * FROM articles WHERE id = ?", [article_id]))
+    if not rows:
+        return None
+    article = rows[0]
+    article["authors"] = json.loads(article["authors"]) if article["authors"] else []
+    article["topics"] = topics_for(db, [article_id]).get(article_id, [])
+    return article
+
+
+def topics_for(db: sqlite_utils.Database, article_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Topics per article id, best first."""
+    result: dict[int, list[dict[str, Any]]] = {article_id: [] for article_id in article_ids}
+    for start in range(0, len(article_ids), 500):
+        chunk = article_ids[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        for row in db.execute(
+            f"SELECT article_id, topic, score, evidence FROM article_topics WHERE article_id IN ({marks}) "
+            "ORDER BY article_id, score DESC, topic",
+            chunk,
+        ):
+            result[row[0]].append({"id": row[1], "score": row[2], "evidence": json.loads(row[3] or "[]")})
+    return result

@@ -1,0 +1,147 @@
+"""Named, ordered schema migrations. Each runs once, inside a transaction, and is recorded in `migrations`.
+
+Add a migration by appending to MIGRATIONS; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import sqlite_utils
+
+
+def _initial(db: sqlite_utils.Database) -> None:
+    db["sources"].create(
+        {
+            "name": str,
+            "kind": str,
+            "url": str,
+            "lang": str,
+            "schedule": str,
+            "timezone": str,
+            "enabled": int,
+            "etag": str,
+            "last_modified": str,
+            "last_success_at": str,
+            "consecutive_failures": int,
+            "updated_at": str,
+        },
+        pk="name",
+        not_null={"kind", "url"},
+        defaults={"enabled": 1, "consecutive_failures": 0},
+    )
+    db["articles"].create(
+        {
+            "id": int,
+            "canonical_url": str,
+            "url": str,
+            "source": str,
+            "title": str,
+            "text": str,
+            "summary": str,
+            "authors": str,
+            "published_at": str,
+            "updated_at": str,
+            "first_seen_at": str,
+            "fetched_at": str,
+            "lang": str,
+            "content_hash": str,
+            "relevant": int,
+            "relevance": float,
+            "model_version": str,
+            "story_id": int,
+            "duplicate_of": int,
+        },
+        pk="id",
+        not_null={"canonical_url", "url", "source", "first_seen_at", "fetched_at"},
+    )
+    db["articles"].create_index(["canonical_url"], unique=True)
+    db["articles"].create_index(["url"])
+    db["articles"].create_index(["published_at"])
+    db["articles"].create_index(["first_seen_at"])
+    db["articles"].create_index(["source"])
+    db["articles"].create_index(["content_hash"])
+    db["article_topics"].create(
+        {"article_id": int, "topic": str, "score": float, "evidence": str},
+        pk=("article_id", "topic"),
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    db["article_topics"].create_index(["topic", "score"])
+    db["copies"].create(
+        {"id": int, "article_id": int, "source": str, "url": str, "fetched_at": str},
+        pk="id",
+        not_null={"article_id", "source", "url", "fetched_at"},
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    db["copies"].create_index(["url"], unique=True)
+    db["copies"].create_index(["article_id"])
+    db["crawl_runs"].create(
+        {
+            "id": int,
+            "source": str,
+            "started_at": str,
+            "finished_at": str,
+            "status": str,
+            "pages_fetched": int,
+            "items_new": int,
+            "items_updated": int,
+            "items_unchanged": int,
+            "items_dropped": int,
+            "errors": int,
+            "pid": int,
+        },
+        pk="id",
+        not_null={"source", "started_at", "status"},
+        defaults={
+            "pages_fetched": 0,
+            "items_new": 0,
+            "items_updated": 0,
+            "items_unchanged": 0,
+            "items_dropped": 0,
+            "errors": 0,
+        },
+    )
+    db["crawl_runs"].create_index(["source", "started_at"])
+    db["crawl_errors"].create(
+        {"id": int, "run_id": int, "source": str, "url": str, "kind": str, "message": str, "at": str},
+        pk="id",
+        foreign_keys=[("run_id", "crawl_runs", "id")],
+    )
+    db["crawl_errors"].create_index(["run_id"])
+    # Full-text index. Title and text are stored pre-segmented (CJK runs as overlapping bigrams, see
+    # storage/fts.py) so that two- and three-character Chinese words can be found; rowid = articles.id.
+    db.execute("CREATE VIRTUAL TABLE articles_fts USING fts5(title, text, tokenize = 'porter unicode61')")
+
+
+MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
+    ("0001_initial", _initial),
+]
+
+
+def apply_migrations(db: sqlite_utils.Database) -> list[str]:
+    """Apply every migration not yet recorded, in order; returns the names applied."""
+    conn = db.conn
+    conn.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    done = {row[0] for row in conn.execute("SELECT name FROM migrations")}
+    applied = []
+    for name, migrate in MIGRATIONS:
+        if name in done:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have applied it while we waited for the write lock.
+            if conn.execute("SELECT 1 FROM migrations WHERE name = ?", [name]).fetchone():
+                conn.execute("ROLLBACK")
+                continue
+            migrate(db)
+            conn.execute(
+                "INSERT INTO migrations (name, applied_at) VALUES (?, ?)",
+                [name, datetime.now(UTC).isoformat(timespec="seconds")],
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        applied.append(name)
+    return applied

@@ -1,0 +1,32 @@
+"""The sources table: the configured sources as last seen, and their crawl health."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlite_utils
+
+from storage.database import transaction
+
+
+def sync_sources(db: sqlite_utils.Database, sources: list[dict[str, Any]], now: str) -> None:
+    """Upsert the configured sources, keeping their health columns."""
+    with transaction(db) as conn:
+        for source in sources:
+            conn.execute(
+                "INSERT INTO sources (name, kind, url, lang, schedule, timezone, enabled, updated_at) "
+                "VALUES (:name, :kind, :url, :lang, :schedule, :timezone, :enabled, :now) "
+                "ON CONFLICT(name) DO UPDATE SET kind = excluded.kind, url = excluded.url, "
+                "lang = excluded.lang, schedule = excluded.schedule, timezone = excluded.timezone, "
+                "enabled = excluded.enabled, updated_at = excluded.updated_at",
+                {**source, "enabled": int(bool(source.get("enabled", True))), "now": now},
+            )
+
+
+def record_outcome(db: sqlite_utils.Database, name: str, succeeded: bool, now: str) -> None:
+    """Update a source's health after a run."""
+    with transaction(db) as conn:
+        if succeeded:
+            conn.execute("UPDATE sources SET last_success_at = ?, consecutive_failures = 0 WHERE name = ?", [now, name])
+        else:
+            conn.execute("UPDATE sources SET consecutive_failures = consecutive_failures + 1 WHERE name = ?", [name])
