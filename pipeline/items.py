@@ -22,6 +22,7 @@ class ArticleItem:
     feed_authors: list[str] = field(default_factory=list)
     # Filled by ExtractStage.
     html_encoding: str | None = None
+    body_extracted: bool = False  # False when text is only the feed's summary
     title: str | None = None
     text: str | None = None
     authors: list[str] = field(default_factory=list)

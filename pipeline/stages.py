@@ -25,6 +25,9 @@ from storage import open_database
 from storage.articles import TopicScore, add_copy, find_by_content_hash, store_article
 
 SUMMARY_CHARS = 300
+# Far above any real article; a page of junk text is kept only this far.
+MAX_TEXT_CHARS = 500_000
+MIN_HASHED_CHARS = 100
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -53,10 +56,13 @@ class ExtractStage:
         title = page.title or adapter["feed_title"]
         if not page.text and not title:
             raise DropItem(f"empty page: no article text or title at {adapter['url']}")
-        if not page.text:
+        if page.problem:
+            self._warn(adapter, "extract", f"{page.problem}; stored the feed's title and summary")
+        elif not page.text:
             self._warn(adapter, "extract", "no article text found; stored the feed's title and summary")
         adapter["title"] = title
         adapter["text"] = page.text or adapter["feed_summary"]
+        adapter["body_extracted"] = bool(page.text)
         adapter["authors"] = page.authors or adapter["feed_authors"]
         adapter["published_raw"] = page.published or adapter["feed_published"] or page.text_date
         adapter["updated_raw"] = page.updated
@@ -87,11 +93,13 @@ class NormaliseStage:
         adapter["published_at"] = _utc(adapter["published_raw"], zone)
         adapter["updated_at"] = _utc(adapter["updated_raw"], zone)
         adapter["title"] = _clean_line(adapter["title"])
-        adapter["text"] = _clean_text(adapter["text"])
+        adapter["text"] = _clean_text((adapter["text"] or "")[:MAX_TEXT_CHARS])
         adapter["authors"] = [name for name in (_clean_line(a) for a in adapter["authors"] or []) if name]
         summary = _clean_line(adapter["feed_summary"]) or _clean_line((adapter["text"] or "")[: SUMMARY_CHARS * 2])
         adapter["summary"] = summary[:SUMMARY_CHARS] if summary else None
-        adapter["content_hash"] = content_hash(adapter["text"])
+        # Only a real body identifies an article: equal feed summaries or a few words say nothing.
+        substantial = adapter["body_extracted"] and len(adapter["text"] or "") >= MIN_HASHED_CHARS
+        adapter["content_hash"] = content_hash(adapter["text"]) if substantial else None
         return item
 
 
