@@ -175,7 +175,9 @@ def extract(path: Path, url: str | None) -> None:
         except (OSError, EOFError) as error:
             raise ChipwatchError(f"{path}: not a readable gzip file: {error}") from None
     page = extract_page(raw, url or path.resolve().as_uri())
-    published = parse_date(page.published or page.text_date)
+    # A date printed without a zone is most likely in the page's own region's time.
+    zone = "Asia/Shanghai" if (page.lang or "").startswith("zh") else "UTC"
+    published = parse_date(page.published or page.text_date, zone)
     result = {
         "title": page.title,
         "text": page.text,

@@ -183,14 +183,15 @@ def classify(model: RuleModel, title: str | None, text: str | None, lang: str | 
     if relevant:
         for topic in model.topics:
             total, scored = weigh(topic.phrases)
-            score = 1 - math.exp(-total / TOPIC_SCALE)
-            if score >= TOPIC_MIN_SCORE:
+            if total > 0:
                 evidence = [seen for _, seen in sorted(scored.values(), key=lambda pair: -pair[0])]
-                topics.append(TopicResult(topic.id, round(score, 4), _unique(evidence)[:MAX_EVIDENCE]))
+                score = round(1 - math.exp(-total / TOPIC_SCALE), 4)
+                topics.append(TopicResult(topic.id, score, _unique(evidence)[:MAX_EVIDENCE]))
         topics.sort(key=lambda result: (-result.score, result.id))
         if topics:
-            floor = topics[0].score * RELATIVE_TO_BEST
-            topics = [result for result in topics if result.score >= floor]
+            # The best topic always stays (a relevant item belongs somewhere); others must be strong enough.
+            floor = max(TOPIC_MIN_SCORE, topics[0].score * RELATIVE_TO_BEST)
+            topics = topics[:1] + [result for result in topics[1:] if result.score >= floor]
     return Classification(relevant, relevance, topics, model.version)
 
 

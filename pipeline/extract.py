@@ -14,13 +14,21 @@ from lxml import etree
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
+from pipeline.dates import parse_date
 from pipeline.encoding import decode_bytes
 from pipeline.language import detect_language
 from pipeline.metadata import PageMetadata, read_metadata
 
-TITLE_SEPARATORS = re.compile(r"\s+[|\-–—·]\s+|\s*[_｜]\s*")
+TITLE_SEPARATORS = re.compile(r"\s+[|\-–—·]\s+|\s*[_｜|]\s*")
+# Chinese sites glue the site name on with a bare dash: "标题-新华网".
+CJK_SITE_SUFFIX = re.compile(r"[-–—]\s*[\u4e00-\u9fff][^-–—]{0,11}$")
 # A JSON-LD articleBody is taken over trafilatura's text when the latter misses this much of it.
 ARTICLE_BODY_PREFERENCE = 1.3
+# Elements whose text is usually the publication date ("2025年12月09日 08:20", "Dec. 9, 2025 4:12 PM ET").
+DATE_TEXT_XPATHS = (
+    "//*[contains(@class, 'pubtime') or contains(@class, 'publish') or contains(@id, 'pubtime')]",
+    "//*[contains(@class, 'date') or contains(@class, 'time') or contains(@id, 'date')]",
+)
 # Real article pages stay far below these (the 181 benchmark pages: at most ~1,600 elements, depth 50);
 # junk or generated pages above them cost trafilatura seconds each.
 MAX_ELEMENTS = 20_000
@@ -134,11 +142,18 @@ def _clean_html_title(title: str | None) -> str | None:
     """The headline part of a <title> like 'Headline | Outlet'."""
     if not title:
         return None
+    title = CJK_SITE_SUFFIX.sub("", title.strip())
     parts = [part.strip() for part in TITLE_SEPARATORS.split(title) if part.strip()]
     return max(parts, key=len) if parts else None
 
 
 def _visible_date(tree: HtmlElement) -> str | None:
+    """A publication date printed on the page: first in elements named like dates, then htmldate's search."""
+    for xpath in DATE_TEXT_XPATHS:
+        for element in tree.xpath(xpath)[:10]:
+            text = " ".join(element.text_content().split())[:80]
+            if text and parse_date(text) is not None:
+                return text
     try:
         return find_date(tree, original_date=True, extensive_search=True, outputformat="%Y-%m-%d")
     except (ValueError, TypeError):

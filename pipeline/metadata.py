@@ -40,8 +40,14 @@ BYLINE_XPATHS = (
     "//a[@rel='author']//text()",
     "//*[contains(concat(' ', normalize-space(@class), ' '), ' byline ')]//text()",
     "//*[contains(concat(' ', normalize-space(@class), ' '), ' author ')]//text()",
+    "//*[starts-with(normalize-space(text()), '作者') or starts-with(normalize-space(text()), '记者')"
+    " or starts-with(normalize-space(text()), '記者')]/text()",
 )
-BYLINE_PREFIX = re.compile(r"^\s*(by|von|par|記者|记者|作者|撰文|文|編輯|编辑|责任编辑|責任編輯)\s*[:：|/]?\s*", re.I)
+BYLINE_PREFIX = re.compile(
+    r"^\s*((?:by|von|par)\b|文(?=\s*[:：/|])|(?:本网|本報|本报|本台|新华社|特派|特约)?(?:記者|记者|评论员|評論員)|特约评论员|作者|撰文|"
+    r"編輯|编辑|责任编辑|責任編輯)\s*[:：|/]?\s*",
+    re.I,
+)
 BYLINE_SPLIT = re.compile(r"\s*(?:,|;|、|\band\b|&|和|與|与)\s*")
 
 
@@ -158,10 +164,17 @@ def _ld_authors(value: Any) -> list[str]:
     return names
 
 
+def clean_authors(values: list[str]) -> list[str]:
+    """Author names without labels like "By" or "本网记者", split where one string names several."""
+    return [name for value in values for name in _split_authors(value)]
+
+
 def _split_authors(value: str | None) -> list[str]:
     if not value or value.startswith(("http://", "https://")):
         return []
-    value = BYLINE_PREFIX.sub("", " ".join(value.split()))
+    value = " ".join(value.split())
+    while (stripped := BYLINE_PREFIX.sub("", value, count=1)) != value:  # "作者：本网记者 李晓岚"
+        value = stripped
     return [name for name in BYLINE_SPLIT.split(value) if name and len(name) <= 60]
 
 

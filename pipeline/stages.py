@@ -19,6 +19,7 @@ from pipeline.classify import RuleModel, classify, load_model
 from pipeline.dates import is_future, parse_date, to_utc_iso
 from pipeline.extract import extract_page
 from pipeline.language import normalise_lang
+from pipeline.metadata import clean_authors
 from pipeline.urls import choose_canonical
 from spiders.signals import fetch_failed
 from storage import open_database
@@ -63,7 +64,7 @@ class ExtractStage:
         adapter["title"] = title
         adapter["text"] = page.text or adapter["feed_summary"]
         adapter["body_extracted"] = bool(page.text)
-        adapter["authors"] = page.authors or adapter["feed_authors"]
+        adapter["authors"] = page.authors or clean_authors(adapter["feed_authors"] or [])
         adapter["published_raw"] = page.published or adapter["feed_published"] or page.text_date
         adapter["updated_raw"] = page.updated
         adapter["lang"] = page.lang if page.lang and page.lang != "und" else normalise_lang(adapter["source_lang"])

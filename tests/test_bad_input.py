@@ -86,7 +86,7 @@ def last_run(db, source):
 
 
 def test_bad_pages_are_recorded_and_good_ones_stored(broken):
-    server, sources, db = broken
+    _server, sources, db = broken
     before = crawl(sources, db, "pacific-wire")
     assert before.returncode == 0
     stored_before = sqlite3.connect(db).execute("SELECT count(*) FROM articles").fetchone()[0]
@@ -130,7 +130,7 @@ def test_bad_pages_are_recorded_and_good_ones_stored(broken):
 
 
 def test_a_failed_page_is_fetched_again_on_the_next_run(broken):
-    server, sources, db = broken
+    _server, sources, db = broken
     crawl(sources, db, "broken-feed")
     server.add_route("/broken/missing.html", BACK_PAGE, "text/html")
     server.requests.clear()
@@ -143,7 +143,7 @@ def test_a_failed_page_is_fetched_again_on_the_next_run(broken):
 
 
 def test_unknown_source_name_is_a_one_line_error(broken):
-    server, sources, db = broken
+    _server, sources, db = broken
     result = crawl(sources, db, "no-such-source")
     assert result.returncode == 1
     stderr = result.stderr.decode().strip()

@@ -1,0 +1,169 @@
+"""Storage on real SQLite files: migrations, upserts keyed on canonical URL, the FTS index, search."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+
+import pytest
+
+from chipwatch.errors import QueryError, StorageError
+from storage import open_database
+from storage.articles import TopicScore, add_copy, get_article, is_stored, store_article
+from storage.migrations import MIGRATIONS
+from storage.search import search_articles
+
+
+def record(url: str, **changes):
+    base = {
+        "canonical_url": url,
+        "url": url,
+        "source": "test",
+        "title": "Commerce publishes H200 rule",
+        "text": "The Commerce Department published the rule on H200 exports to China.",
+        "published_at": "2025-12-12T15:30:00Z",
+        "fetched_at": "2025-12-12T16:00:00Z",
+        "lang": "en",
+        "content_hash": "h1",
+        "relevant": 1,
+        "relevance": 0.9,
+        "authors": ["A. Writer"],
+    }
+    base.update(changes)
+    return base
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = open_database(tmp_path / "sub" / "dir" / "test.db")
+    yield database
+    database.close()
+
+
+def test_migrations_are_recorded_and_run_once(tmp_path):
+    path = tmp_path / "m.db"
+    open_database(path).close()
+    open_database(path).close()
+    conn = sqlite3.connect(path)
+    names = [row[0] for row in conn.execute("SELECT name FROM migrations ORDER BY name")]
+    assert names == [name for name, _ in MIGRATIONS]
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"articles", "article_topics", "articles_fts", "copies", "sources", "crawl_runs", "crawl_errors"} <= tables
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_store_is_an_upsert_on_canonical_url(db):
+    topics = [TopicScore("export-controls", 0.8, ["rule"])]
+    first = store_article(db, record("https://x.test/1"), topics, "2025-12-12T16:00:00Z")
+    again = store_article(db, record("https://x.test/1", fetched_at="2025-12-13T00:00:00Z"), topics, "later")
+    changed = store_article(
+        db, record("https://x.test/1", text="Revised text about H200.", content_hash="h2"), [], "later"
+    )
+    assert (first.status, again.status, changed.status) == ("new", "unchanged", "updated")
+    assert first.article_id == again.article_id == changed.article_id
+    article = get_article(db, first.article_id)
+    assert article["first_seen_at"] == "2025-12-12T16:00:00Z"
+    assert article["text"] == "Revised text about H200."
+    assert article["topics"] == []
+    assert article["authors"] == ["A. Writer"]
+    assert db.execute("SELECT count(*) FROM articles_fts").fetchone()[0] == 1
+    assert search_articles(db, "Revised") and not search_articles(db, "Department")
+
+
+def test_is_stored_knows_articles_and_copies(db):
+    stored = store_article(db, record("https://x.test/1"), [], "now")
+    assert is_stored(db, "https://x.test/1")
+    assert not is_stored(db, "https://y.test/1")
+    assert add_copy(db, stored.article_id, "other", "https://y.test/1", "now")
+    assert not add_copy(db, stored.article_id, "other", "https://y.test/1", "now")
+    assert is_stored(db, "https://y.test/1")
+
+
+def test_chinese_words_of_two_and_three_characters_are_found(db):
+    store_article(
+        db,
+        record(
+            "https://x.test/zh",
+            title="英伟达H200获准出口",
+            text="美国商务部批准英伟达向中国客户出售芯片。",
+            lang="zh-Hans",
+        ),
+        [],
+        "now",
+    )
+    store_article(db, record("https://x.test/en"), [], "now")
+    for query in ("英伟达", "芯片", "商务部", "H200", "英伟达 芯片", '"出售芯片"'):
+        assert [r["url"] for r in search_articles(db, query)] == ["https://x.test/zh"] or query == "H200", query
+    assert {r["url"] for r in search_articles(db, "H200")} == {"https://x.test/zh", "https://x.test/en"}
+    assert search_articles(db, "伟芯") == []
+
+
+def test_search_filters(db):
+    store_article(
+        db,
+        record("https://x.test/a", lang="zh-Hant", published_at="2025-12-01T00:00:00Z"),
+        [TopicScore("market", 0.5, [])],
+        "now",
+    )
+    store_article(
+        db,
+        record("https://x.test/b", content_hash="h9", published_at="2025-12-20T00:00:00Z"),
+        [TopicScore("legislation", 0.7, [])],
+        "now",
+    )
+    assert [r["url"] for r in search_articles(db, lang="zh")] == ["https://x.test/a"]
+    assert [r["url"] for r in search_articles(db, topic="legislation")] == ["https://x.test/b"]
+    assert [r["url"] for r in search_articles(db, since="2025-12-10")] == ["https://x.test/b"]
+    assert [r["url"] for r in search_articles(db)] == ["https://x.test/b", "https://x.test/a"]
+    assert search_articles(db, limit=1)[0]["topics"] == [{"id": "legislation", "score": 0.7}]
+
+
+@pytest.mark.parametrize("query", ['"unbalanced', "NEAR(", "AND", "title:"])
+def test_malformed_queries_are_query_errors(db, query):
+    store_article(db, record("https://x.test/1"), [], "now")
+    # Either a result or a one-line QueryError: never a raw sqlite3 error.
+    try:
+        rows = search_articles(db, query)
+    except QueryError as error:
+        assert "\n" not in str(error)
+    else:
+        assert isinstance(rows, list)
+
+
+def test_readonly_open_of_a_missing_database_is_a_clear_error(tmp_path):
+    with pytest.raises(StorageError, match="no database here yet"):
+        open_database(tmp_path / "missing.db", readonly=True)
+
+
+def test_unwritable_location_is_a_storage_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StorageError):
+        open_database(blocker / "db.sqlite")
+
+
+def test_a_reader_reads_while_a_writer_writes(tmp_path):
+    path = tmp_path / "wal.db"
+    first = open_database(path)
+    store_article(first, record("https://x.test/0"), [], "now")
+    first.close()
+    errors = []
+
+    def write_many():
+        writer = open_database(path)
+        try:
+            for n in range(1, 200):
+                store_article(writer, record(f"https://x.test/{n}", content_hash=f"h{n}"), [], "now")
+        except Exception as error:  # the assertion below reports it
+            errors.append(error)
+        finally:
+            writer.close()
+
+    thread = threading.Thread(target=write_many)
+    reader = open_database(path, readonly=True)
+    thread.start()
+    counts = [len(search_articles(reader, "Commerce", limit=1000)) for _ in range(50)]
+    thread.join()
+    assert not errors
+    assert counts == sorted(counts) and counts[-1] >= 1
+    assert len(search_articles(reader, "Commerce", limit=1000)) == 200
