@@ -130,7 +130,7 @@ def test_bad_pages_are_recorded_and_good_ones_stored(broken):
 
 
 def test_a_failed_page_is_fetched_again_on_the_next_run(broken):
-    _server, sources, db = broken
+    server, sources, db = broken
     crawl(sources, db, "broken-feed")
     server.add_route("/broken/missing.html", BACK_PAGE, "text/html")
     server.requests.clear()
