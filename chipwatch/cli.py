@@ -9,7 +9,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import click
 
@@ -319,7 +319,7 @@ def demo(ctx: click.Context, port: int | None) -> None:
         sys.exit(1)
 
 
-def main(argv: list[str] | None = None, stream: TextIO | None = None) -> None:
+def main(argv: list[str] | None = None) -> None:
     cli.main(args=argv, prog_name="chipwatch")
 
 
