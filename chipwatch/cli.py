@@ -201,9 +201,9 @@ def classify(options: Options, file: Any) -> None:
       echo '{"id": 1, "title": "US lets Nvidia sell H200 to China", "text": "..."}' | chipwatch classify
     """
     from pipeline.classify import classify as classify_item
-    from pipeline.classify import load_model
+    from pipeline.classify import load_classifier
 
-    model = load_model(options.classify.topics)
+    model = load_classifier(options.classify.topics, options.classify.model)
     failures = 0
     total = 0
     for number, line in _numbered_lines(file):
@@ -261,6 +261,122 @@ def _id_if_any(line: bytes) -> Any:
         return item.get("id") if isinstance(item, dict) else None
     except ValueError:
         return None
+
+
+@cli.command()
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the model.")
+@click.pass_obj
+@_fail_cleanly
+def train(options: Options, out: Path | None) -> None:
+    """Train the classifier on the labelled corpus plus readers' corrections (`chipwatch label`).
+
+    Writes the model to [classify] model (or --out) and prints cross-validated and heldout scores.
+    The same corpus and corrections always give the same model file.
+
+    \b
+    Example:
+      chipwatch train --out data/model.json && CHIPWATCH_CLASSIFY_MODEL=data/model.json chipwatch reclassify
+    """
+    from chipwatch.learning import train_model
+    from pipeline.evaluate import summary
+
+    result = train_model(options, out)
+    report = result.report
+    click.echo(f"model {result.version} written to {result.path}")
+    click.echo(
+        f"trained on {report.items} items ({report.corrections} corrections), {report.features} features, C={report.c}"
+    )
+    click.echo("cross-validated: " + _figures(report.cv_scores))
+    for group in ("all", "en", "zh"):
+        if group in result.heldout:
+            click.echo(f"heldout {group:>3}: " + _figures(summary(result.heldout[group])))
+
+
+def _figures(scores: dict[str, float]) -> str:
+    return ", ".join(f"{name.replace('_', ' ')} {value:.3f}" for name, value in scores.items())
+
+
+@cli.command(name="eval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False)
+@click.option(
+    "--split",
+    type=click.Choice(["heldout", "dev", "train", "all"]),
+    default="heldout",
+    show_default=True,
+    help="Which part of the built-in corpus, when no FILE is given.",
+)
+@click.option("--speed", is_flag=True, help="Also measure load time and items per second.")
+@click.pass_obj
+@_fail_cleanly
+def eval_command(options: Options, file: Path | None, split: str, speed: bool) -> None:
+    """Measure the classifier: relevance and per-topic P/R/F1, micro and macro F1, primary-topic accuracy,
+    each by language.
+
+    FILE is labelled items, as JSON Lines (id, title, text, lang, relevant, topics) or in the corpus's own
+    text format (pipeline/corpus/README.md). Without FILE, the built-in corpus's heldout split.
+
+    \b
+    Example:
+      chipwatch eval                       # the heldout split
+      chipwatch eval my-labels.jsonl --speed
+    """
+    from chipwatch.learning import evaluate_items, measure_speed
+
+    report, _ = evaluate_items(options, file, split)
+    click.echo(report)
+    if speed:
+        load_seconds, per_second = measure_speed(options)
+        click.echo(f"model load {load_seconds * 1000:.0f} ms; {per_second:,.0f} items per second on one core")
+
+
+@cli.command()
+@click.argument("article_id", type=int)
+@click.argument("topics", nargs=-1)
+@click.option("--irrelevant", is_flag=True, help="The article is not about chip export policy.")
+@click.pass_obj
+@_fail_cleanly
+def label(options: Options, article_id: int, topics: tuple[str, ...], irrelevant: bool) -> None:
+    """Correct the classifier on one stored article; `chipwatch train` learns from corrections.
+
+    \b
+    Examples:
+      chipwatch label 42 export-controls revenue-share
+      chipwatch label 43 --irrelevant
+    """
+    from chipwatch.learning import label_article
+
+    article = label_article(options, article_id, topics, irrelevant)
+    tags = ", ".join(t["id"] for t in article["topics"]) or "not relevant"
+    click.echo(f"labelled article {article_id} ({article['title']}): {tags}")
+
+
+@cli.command()
+@click.option("--since", help="Only articles first stored on or after this date (YYYY-MM-DD).")
+@click.pass_obj
+@_fail_cleanly
+def reclassify(options: Options, since: str | None) -> None:
+    """Re-tag stored articles with the current classifier, recording its version on each.
+
+    Articles a reader labelled keep their labels.
+
+    \b
+    Example:
+      chipwatch reclassify --since 2025-12-01
+    """
+    from chipwatch.learning import reclassify as run_reclassify
+    from pipeline.dates import parse_date, to_utc_iso
+
+    since_iso = None
+    if since:
+        moment = parse_date(since)
+        if moment is None:
+            raise QueryError(f"cannot read --since {since!r}; use YYYY-MM-DD")
+        since_iso = to_utc_iso(moment)
+    result = run_reclassify(options, since_iso)
+    click.echo(
+        f"examined {result.examined} articles: {result.changed} re-tagged with {result.version}, "
+        f"{result.labelled_kept} kept their readers' labels"
+    )
 
 
 @cli.command()

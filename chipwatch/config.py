@@ -41,6 +41,9 @@ class CrawlOptions:
 @dataclass(frozen=True)
 class ClassifyOptions:
     topics: Path = PACKAGE_ROOT / "pipeline" / "topics.toml"
+    # The trained model. `chipwatch train` writes here; point it at your own file (data/model.json) to keep
+    # a model trained with your corrections apart from the one that ships.
+    model: Path = PACKAGE_ROOT / "pipeline" / "model" / "classifier.json"
 
 
 @dataclass(frozen=True)

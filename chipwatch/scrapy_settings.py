@@ -42,5 +42,6 @@ def scrapy_settings(options: Options, *, log_level: str = "WARNING") -> dict[str
         "EXTENSIONS": {"chipwatch.run_recorder.CrawlRunRecorder": 500},
         "CHIPWATCH_DB": str(options.storage.db),
         "CHIPWATCH_TOPICS": str(options.classify.topics),
+        "CHIPWATCH_MODEL": str(options.classify.model),
         "CHIPWATCH_SOURCES_FILE": str(options.crawl.sources),
     }

@@ -1,65 +1,46 @@
-"""The topic classifier: relevance and the eight topics, from weighted phrases in the topics file.
+"""The classifier: is an item about chip export policy, and which parts of the story is it about?
 
-A first version: transparent rules whose evidence is the phrases that matched. English, Simplified and
-Traditional Chinese are matched alike (Traditional text is mapped to Simplified before matching).
+It combines two views: phrase rules from the topics file (domain knowledge, readable evidence) and a
+linear model trained on the labelled corpus (phrasing the rules do not list). A small logistic combiner
+per label, fitted on cross-validated predictions, weighs the two; it travels in the model file.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from chipwatch.errors import ConfigError
-from pipeline.language import to_simplified
+from bs4 import BeautifulSoup
 
-TOPIC_IDS = (
-    "export-controls",
-    "revenue-share",
-    "legislation",
-    "china-response",
-    "china-chips",
-    "market",
-    "enforcement",
-    "industry",
-)
-MAX_TEXT_CHARS = 20_000
-TITLE_WEIGHT = 1.5
-TOPIC_SCALE = 5.0
-TOPIC_MIN_SCORE = 0.4
+from pipeline.features import readable
+from pipeline.linear import LinearModel, load_linear
+from pipeline.rules import TOPIC_IDS, RuleModel, RuleScores, load_rules, score_rules
+
+__all__ = ["TOPIC_IDS", "Classification", "Classifier", "TopicResult", "classify", "load_classifier"]
+
+# Without a trained model, the rules decide alone: relevant at 0.5, secondary topics from 0.4 and at
+# least 0.6 of the best topic's score.
+RULES_ONLY = {"relevance_threshold": 0.5, "topic_threshold": 0.4, "secondary_ratio": 0.6}
+MAX_INPUT_CHARS = 50_000
 MAX_EVIDENCE = 5
-# A secondary topic must score at least this share of the best topic's score.
-RELATIVE_TO_BEST = 0.6
-GROUP_CAPS = {"subject": 2.0, "policy": 3.0, "china": 2.0}
-CJK = re.compile(r"[\u3400-\u9fff]")
+HTML_TAG = re.compile(r"<[a-zA-Z/!][^>]*>")
 
 
 @dataclass(frozen=True)
-class Phrase:
-    text: str
-    weight: float
-    literal: str  # must occur in the text for the pattern to be worth running
-    pattern: re.Pattern[str]
+class Classifier:
+    rules: RuleModel
+    linear: LinearModel | None
 
+    @property
+    def version(self) -> str:
+        return f"{self.linear.version}+{self.rules.version}" if self.linear else self.rules.version
 
-@dataclass(frozen=True)
-class Topic:
-    id: str
-    label: str
-    description: str
-    phrases: tuple[Phrase, ...]
-
-
-@dataclass(frozen=True)
-class RuleModel:
-    version: str
-    threshold: float
-    scale: float
-    groups: dict[str, tuple[Phrase, ...]]
-    topics: tuple[Topic, ...]
+    @property
+    def blend(self) -> dict[str, Any]:
+        return self.linear.blend if self.linear else RULES_ONLY
 
 
 @dataclass
@@ -77,130 +58,82 @@ class Classification:
     model_version: str
 
 
-def load_model(path: Path) -> RuleModel:
-    """Read the topics file; its content hash is part of the model version."""
-    try:
-        raw = path.read_bytes()
-        data = tomllib.loads(raw.decode("utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: topics file not found") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: {error}") from None
-    relevance = data.get("relevance", {})
-    groups = {
-        name: _phrases(relevance.get(name, {}), f"{path}: [relevance.{name}]")
-        for name in ("subject", "policy", "china", "negative")
-    }
-    topics = []
-    for index, entry in enumerate(data.get("topic", [])):
-        topic_id = entry.get("id")
-        if topic_id not in TOPIC_IDS:
-            raise ConfigError(f"{path}: topic #{index + 1}: id {topic_id!r} is not one of {', '.join(TOPIC_IDS)}")
-        topics.append(
-            Topic(
-                id=topic_id,
-                label=str(entry.get("label", topic_id)),
-                description=str(entry.get("description", "")),
-                phrases=_phrases(entry.get("phrases", {}), f"{path}: topic {topic_id}"),
-            )
-        )
-    missing = set(TOPIC_IDS) - {topic.id for topic in topics}
-    if missing:
-        raise ConfigError(f"{path}: topics missing: {', '.join(sorted(missing))}")
-    digest = hashlib.sha256(raw).hexdigest()[:8]
-    return RuleModel(
-        version=f"{data.get('version', 'rules')}:{digest}",
-        threshold=float(relevance.get("threshold", 0.5)),
-        scale=float(relevance.get("scale", 2.0)),
-        groups=groups,
-        topics=tuple(topics),
-    )
+def load_classifier(topics: Path, model: Path | None) -> Classifier:
+    """The rules from the topics file and, when model is given, the trained linear model."""
+    return Classifier(load_rules(topics), load_linear(model) if model is not None else None)
 
 
-def _phrases(table: dict[str, object], where: str) -> tuple[Phrase, ...]:
-    phrases = []
-    for text, weight in table.items():
-        if not isinstance(weight, int | float) or isinstance(weight, bool):
-            raise ConfigError(f"{where}: weight of {text!r} must be a number")
-        phrases.append(_compile(text, float(weight)))
-    return tuple(phrases)
+@dataclass
+class Components:
+    """What the two views say about one item, before they are blended."""
+
+    rules: RuleScores
+    probabilities: dict[str, float]
+    vector: dict[str, float]  # the item's model features, to explain a topic the rules did not see
+    linear: LinearModel | None = None
 
 
-def _compile(text: str, weight: float) -> Phrase:
-    normalised = to_simplified(text.lower().strip())
-    prefix = normalised.endswith("*")
-    core = normalised.rstrip("*")
-    escaped = re.escape(core)
-    if CJK.search(core):
-        pattern = escaped
-    else:
-        # Whole words for English: h20 must not match h200, ban must not match banking (unless "ban*").
-        start = r"(?<![\w])" if core[:1].isalnum() else ""
-        end = r"\w*" if prefix else (r"(?![\w])" if core[-1:].isalnum() else "")
-        pattern = start + escaped + end
-    return Phrase(text=text, weight=weight, literal=core, pattern=re.compile(pattern))
+def components(classifier: Classifier, title: str | None, text: str | None) -> Components:
+    title, text = _plain(title), _plain(text)
+    rules = score_rules(classifier.rules, title, text)
+    if classifier.linear is None:
+        return Components(rules, {}, {})
+    probabilities, vector = classifier.linear.scores(title, text)
+    return Components(rules, probabilities, vector, classifier.linear)
 
 
-def _matches(phrases: tuple[Phrase, ...], haystack: str, original: str) -> list[tuple[Phrase, str]]:
-    found = []
-    for phrase in phrases:
-        if phrase.literal not in haystack:
-            continue
-        match = phrase.pattern.search(haystack)
-        if match:
-            same_length = len(haystack) == len(original)
-            found.append((phrase, original[match.start() : match.end()] if same_length else match.group()))
-    return found
+def combiner_inputs(parts: Components, label: str) -> list[float]:
+    """What the learned combiner sees for one label: the rules' score, the model's, and how they interact."""
+    rule = parts.rules.relevance if label == "relevant" else parts.rules.topics.get(label, (0.0, []))[0]
+    model = min(max(parts.probabilities.get(label, 0.0), 1e-4), 1 - 1e-4)
+    return [rule, model, rule * model, math.log(model / (1 - model))]
 
 
-def _prepare(value: str | None) -> tuple[str, str]:
-    original = (value or "")[:MAX_TEXT_CHARS]
-    return to_simplified(original.lower()), original
+def _combined(parts: Components, label: str, blend: dict[str, Any]) -> float:
+    combiner = blend.get("combiner")
+    if not combiner:
+        rule = parts.rules.relevance if label == "relevant" else parts.rules.topics.get(label, (0.0, []))[0]
+        return rule
+    weights, intercept = combiner[label]
+    value = intercept + sum(w * x for w, x in zip(weights, combiner_inputs(parts, label), strict=True))
+    return 1.0 / (1.0 + math.exp(-max(min(value, 40.0), -40.0)))
 
 
-def classify(model: RuleModel, title: str | None, text: str | None, lang: str | None = None) -> Classification:
-    """Relevance and topics of one item. lang is accepted for the interface; the rules are bilingual."""
-    title_hay, title_original = _prepare(title)
-    text_hay, text_original = _prepare(text)
-
-    def weigh(phrases: tuple[Phrase, ...]) -> tuple[float, dict[str, tuple[float, str]]]:
-        scored: dict[str, tuple[float, str]] = {}
-        for phrase, seen in _matches(phrases, title_hay, title_original):
-            scored[phrase.text] = (phrase.weight * TITLE_WEIGHT, seen)
-        for phrase, seen in _matches(phrases, text_hay, text_original):
-            if phrase.text not in scored:
-                scored[phrase.text] = (phrase.weight, seen)
-        return sum(weight for weight, _ in scored.values()), scored
-
-    group_scores = {name: weigh(phrases)[0] for name, phrases in model.groups.items()}
-    subject = min(group_scores["subject"], GROUP_CAPS["subject"])
-    context = min(group_scores["policy"], GROUP_CAPS["policy"]) + min(group_scores["china"], GROUP_CAPS["china"])
-    raw = subject * context - group_scores["negative"] * 2
-    relevance = round(1 - math.exp(-max(raw, 0.0) / model.scale), 4)
-    relevant = relevance >= model.threshold
-
+def decide(parts: Components, blend: dict[str, Any], version: str) -> Classification:
+    """Combine the two views: relevance first, then topics for a relevant item."""
+    relevance = _combined(parts, "relevant", blend)
+    relevant = relevance >= blend["relevance_threshold"]
     topics: list[TopicResult] = []
     if relevant:
-        for topic in model.topics:
-            total, scored = weigh(topic.phrases)
-            if total > 0:
-                evidence = [seen for _, seen in sorted(scored.values(), key=lambda pair: -pair[0])]
-                score = round(1 - math.exp(-total / TOPIC_SCALE), 4)
-                topics.append(TopicResult(topic.id, score, _unique(evidence)[:MAX_EVIDENCE]))
-        topics.sort(key=lambda result: (-result.score, result.id))
-        if topics:
-            # The best topic always stays (a relevant item belongs somewhere); others must be strong enough.
-            floor = max(TOPIC_MIN_SCORE, topics[0].score * RELATIVE_TO_BEST)
-            topics = topics[:1] + [result for result in topics[1:] if result.score >= floor]
-    return Classification(relevant, relevance, topics, model.version)
+        scored = sorted((-_combined(parts, topic_id, blend), topic_id) for topic_id in TOPIC_IDS)
+        # The best topic always stays (a relevant item belongs somewhere); others must be strong enough.
+        floor = max(blend["topic_threshold"], -scored[0][0] * blend.get("secondary_ratio", 0.0))
+        for rank, (negative, topic_id) in enumerate(scored):
+            if rank > 0 and -negative < floor:
+                break
+            phrases = parts.rules.topics.get(topic_id, (0.0, []))[1]
+            evidence = phrases or _model_evidence(parts, topic_id)
+            topics.append(TopicResult(topic_id, round(-negative, 4), evidence[:MAX_EVIDENCE]))
+    return Classification(relevant, round(relevance, 4), topics, version)
 
 
-def _unique(values: list[str]) -> list[str]:
-    seen: set[str] = set()
-    result = []
-    for value in values:
-        key = value.lower()
-        if key not in seen:
-            seen.add(key)
-            result.append(value)
-    return result
+def classify(classifier: Classifier, title: str | None, text: str | None, lang: str | None = None) -> Classification:
+    """Relevance (0-1) and topics, best first, each with the words that drove it.
+
+    lang is accepted for the interface; both views work on all languages alike.
+    """
+    return decide(components(classifier, title, text), classifier.blend, classifier.version)
+
+
+def _plain(value: str | None) -> str:
+    """Text without HTML left in it, and no longer than is useful."""
+    value = (value or "")[:MAX_INPUT_CHARS]
+    if "<" in value and HTML_TAG.search(value):
+        value = BeautifulSoup(value, "lxml").get_text(" ")
+    return value
+
+
+def _model_evidence(parts: Components, label: str) -> list[str]:
+    if parts.linear is None:
+        return []
+    return [readable(feature) for feature in parts.linear.strongest_features(parts.vector, label, MAX_EVIDENCE)]

@@ -15,7 +15,7 @@ from typing import Any
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem, NotConfigured
 
-from pipeline.classify import RuleModel, classify, load_model
+from pipeline.classify import Classifier, classify, load_classifier
 from pipeline.dates import is_future, parse_date, to_utc_iso
 from pipeline.extract import extract_page
 from pipeline.language import normalise_lang
@@ -137,19 +137,20 @@ class DedupeStage:
 class ClassifyStage:
     """Relevance and topics from the topics file."""
 
-    def __init__(self, model: RuleModel) -> None:
-        self.model = model
+    def __init__(self, classifier: Classifier) -> None:
+        self.classifier = classifier
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> ClassifyStage:
         topics = crawler.settings.get("CHIPWATCH_TOPICS")
         if not topics:
             raise NotConfigured("no topics file (CHIPWATCH_TOPICS)")
-        return cls(load_model(Path(topics)))
+        model = crawler.settings.get("CHIPWATCH_MODEL")
+        return cls(load_classifier(Path(topics), Path(model) if model else None))
 
     def process_item(self, item: Any) -> Any:
         adapter = ItemAdapter(item)
-        result = classify(self.model, adapter["title"], adapter["text"], adapter["lang"])
+        result = classify(self.classifier, adapter["title"], adapter["text"], adapter["lang"])
         adapter["relevant"] = result.relevant
         adapter["relevance"] = result.relevance
         adapter["topics"] = [{"id": t.id, "score": t.score, "evidence": t.evidence} for t in result.topics]

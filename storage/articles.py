@@ -108,6 +108,47 @@ def store_article(
     return StoreResult(article_id, status)
 
 
+def set_classification(
+    db: sqlite_utils.Database,
+    article_id: int,
+    relevant: bool,
+    relevance: float,
+    topics: list[TopicScore],
+    model_version: str,
+) -> bool:
+    """Replace an article's relevance and topics; False when nothing changed."""
+    with transaction(db) as conn:
+        before = conn.execute("SELECT relevant, relevance, model_version FROM articles WHERE id = ?", [article_id])
+        row = before.fetchone()
+        old_topics = conn.execute(
+            "SELECT topic, round(score, 4) FROM article_topics WHERE article_id = ? ORDER BY topic", [article_id]
+        ).fetchall()
+        new_topics = sorted((t.topic, round(t.score, 4)) for t in topics)
+        unchanged = row == (int(relevant), round(relevance, 4), model_version) and old_topics == new_topics
+        if unchanged:
+            return False
+        conn.execute(
+            "UPDATE articles SET relevant = ?, relevance = ?, model_version = ? WHERE id = ?",
+            [int(relevant), round(relevance, 4), model_version, article_id],
+        )
+        conn.execute("DELETE FROM article_topics WHERE article_id = ?", [article_id])
+        conn.executemany(
+            "INSERT INTO article_topics (article_id, topic, score, evidence) VALUES (?, ?, ?, ?)",
+            [(article_id, t.topic, round(t.score, 4), json.dumps(t.evidence, ensure_ascii=False)) for t in topics],
+        )
+    return True
+
+
+def articles_since(db: sqlite_utils.Database, since: str | None) -> list[dict[str, Any]]:
+    """id, title, text and lang of stored articles first seen since a date (all when since is None)."""
+    sql = "SELECT id, title, text, lang FROM articles"
+    params: list[Any] = []
+    if since:
+        sql += " WHERE first_seen_at >= ?"
+        params.append(since)
+    return list(db.query(sql + " ORDER BY id", params))
+
+
 def add_copy(db: sqlite_utils.Database, article_id: int, source: str, url: str, fetched_at: str) -> bool:
     """Record that url carries the same article; False when that copy was already known."""
     with transaction(db) as conn:

@@ -114,8 +114,20 @@ def _initial(db: sqlite_utils.Database) -> None:
     db.execute("CREATE VIRTUAL TABLE articles_fts USING fts5(title, text, tokenize = 'porter unicode61')")
 
 
+def _labels(db: sqlite_utils.Database) -> None:
+    # Corrections from users: the newest label of an article wins, and training learns from all of them.
+    db["labels"].create(
+        {"id": int, "article_id": int, "relevant": int, "topics": str, "created_at": str},
+        pk="id",
+        not_null={"article_id", "relevant", "topics", "created_at"},
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    db["labels"].create_index(["article_id", "id"])
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _initial),
+    ("0002_labels", _labels),
 ]
 
 

@@ -1,4 +1,4 @@
-"""The first classifier: relevance and topics in English, Simplified and Traditional Chinese."""
+"""The classifier: rules plus the trained model, in English, Simplified and Traditional Chinese."""
 
 from __future__ import annotations
 
@@ -8,86 +8,170 @@ import pytest
 
 from chipwatch.config import ClassifyOptions
 from chipwatch.errors import ConfigError
-from pipeline.classify import TOPIC_IDS, classify, load_model
+from pipeline.classify import TOPIC_IDS, classify, load_classifier
+from pipeline.rules import load_rules, score_rules
+
+OPTIONS = ClassifyOptions()
 
 
 @pytest.fixture(scope="module")
-def model():
-    return load_model(ClassifyOptions().topics)
+def classifier():
+    return load_classifier(OPTIONS.topics, OPTIONS.model)
 
 
-@pytest.mark.parametrize(
-    "title, text, topic",
-    [
-        (
-            "US to allow Nvidia H200 sales to China",
-            "Commerce will license exports to approved customers.",
-            "export-controls",
-        ),
-        (
-            "Nvidia agrees to pay 15% of China chip revenue",
-            "The revenue share covers H20 sales to China.",
-            "revenue-share",
-        ),
-        ("Senators file bill to block AI chip sales to China", "The legislation targets Nvidia's H200.", "legislation"),
-        ("网信办约谈英伟达", "要求说明H20芯片后门安全风险，中方坚决反对。", "china-response"),
-        ("華為昇騰晶片路線圖出爐", "中國推動國產晶片自主可控，減少對輝達的依賴，應對美國出口管制。", "china-chips"),
-        ("美司法部起诉走私英伟达芯片", "被告经第三地转运H100芯片至中国，违反出口管制。", "enforcement"),
-        ("Nvidia shares rise after China chip export decision", "Investors expect H200 orders from China.", "market"),
-    ],
-)
-def test_relevant_items_get_the_right_primary_topic(model, title, text, topic):
-    result = classify(model, title, text)
+@pytest.fixture(scope="module")
+def rules_only():
+    return load_classifier(OPTIONS.topics, None)
+
+
+# Written for these tests, in phrasings the corpus does not use.
+RELEVANT = [
+    (
+        "Washington widens list of AI processors needing a licence for Chinese buyers",
+        "The rule covers accelerators above a lower performance bar.",
+        "export-controls",
+    ),
+    (
+        "Chipmakers to hand a fifth of China chip proceeds to the government, report says",
+        "The payment would be a condition of the export licences for Nvidia and AMD.",
+        "revenue-share",
+    ),
+    (
+        "Senate hawks unveil measure to freeze AI chip licences for China",
+        "The bipartisan bill would bar Commerce from approving exports of Nvidia's H200.",
+        "legislation",
+    ),
+    (
+        "北京召见英伟达 就芯片安全问题要求说明",
+        "网信办约谈英伟达，要求其说明H20芯片是否存在后门风险。",
+        "china-response",
+    ),
+    ("華為新一代昇騰晶片量產 國產替代加速", "中國網路企業擴大採用國產AI晶片，以減少對輝達的依賴。", "china-chips"),
+    ("美检方起诉三人走私英伟达芯片", "被告涉嫌通过马来西亚转运H100芯片至中国，违反美国出口管制。", "enforcement"),
+    (
+        "Nvidia stock drops as China sales outlook dims under export curbs",
+        "Analysts cut revenue forecasts after Beijing urged buyers to avoid the H20.",
+        "market",
+    ),
+    (
+        "Huang: export limits hand China's AI market to Huawei",
+        "Nvidia's chief executive again urged Washington to let the company sell more advanced chips in China.",
+        "industry",
+    ),
+]
+
+
+@pytest.mark.parametrize("title, text, topic", RELEVANT)
+def test_relevant_items_get_the_right_topic(classifier, title, text, topic):
+    result = classify(classifier, title, text)
     assert result.relevant
     assert topic in [t.id for t in result.topics[:2]]
     assert all(t.evidence for t in result.topics)
     assert all(0 < t.score <= 1 for t in result.topics)
-    assert result.topics == sorted(result.topics, key=lambda t: -t.score)
+    assert [t.score for t in result.topics] == sorted((t.score for t in result.topics), reverse=True)
+
+
+DISTRACTORS = [
+    ("The best graphics cards for gaming", "Nvidia GeForce RTX GPUs lead our gaming benchmarks."),
+    ("Potato chip maker launches new flavour in China", "Sales of chips in China grew."),
+    ("CHIPS Act grant for Arizona fab", "The Commerce Department finalised the semiconductor subsidy."),
+    ("Nvidia revenue tops forecasts on cloud demand", "Data-center sales rose as US hyperscalers expanded."),
+    ("薯片新口味上市", "零食企业推出新口味薯片。"),
+    ("中美大豆贸易回暖", "美国大豆到港量增加。"),
+    ("華為新手機開賣 門市大排長龍", "旗艦手機搭載新處理器，相機與續航升級。"),
+    ("", ""),
+]
+
+
+@pytest.mark.parametrize("title, text", DISTRACTORS)
+def test_distractors_are_not_relevant(classifier, title, text):
+    result = classify(classifier, title, text)
+    assert not result.relevant
+    assert result.topics == []
+
+
+def test_both_chinese_scripts_score_alike(classifier):
+    simplified = classify(
+        classifier, "英伟达H200获准出口中国", "美国商务部批准英伟达向中国客户出售H200芯片，政府抽成25%。"
+    )
+    traditional = classify(
+        classifier, "輝達H200獲准出口中國", "美國商務部批准輝達向中國客戶出售H200晶片，政府抽成25%。"
+    )
+    assert simplified.relevant and traditional.relevant
+    assert abs(simplified.relevance - traditional.relevance) < 0.1
+    assert simplified.topics[0].id == traditional.topics[0].id
+
+
+def test_evidence_quotes_the_text_as_written(classifier):
+    result = classify(classifier, "輝達H200獲准出口", "美國商務部核發出口許可，政府分成25%。")
+    evidence = [phrase for topic in result.topics for phrase in topic.evidence]
+    assert any(phrase in "輝達H200獲准出口 美國商務部核發出口許可，政府分成25%。" for phrase in evidence)
+
+
+def test_html_left_in_text_is_read_as_text(classifier):
+    plain = classify(classifier, "US bars Nvidia H20 sales to China", "Commerce requires an export licence.")
+    html = classify(
+        classifier,
+        "<b>US bars Nvidia H20 sales to China</b>",
+        "<p>Commerce requires an <a href='x'>export licence</a>.</p><script>var x = 1;</script>",
+    )
+    assert html.relevant == plain.relevant
+    assert [t.id for t in html.topics] == [t.id for t in plain.topics]
 
 
 @pytest.mark.parametrize(
     "title, text",
     [
-        ("The best graphics cards for gaming", "Nvidia GeForce RTX GPUs lead our gaming benchmarks."),
-        ("Potato chip maker launches new flavour in China", "Sales of chips in China grew."),
-        ("CHIPS Act grant for Arizona fab", "The Commerce Department finalised the semiconductor subsidy."),
-        ("薯片新口味上市", "零食企业推出新口味薯片。"),
-        ("中美大豆贸易回暖", "美国大豆到港量增加。"),
-        ("", ""),
+        ("🚀🚀 H200 to China?! 🇺🇸🇨🇳", "🤖" * 1000),
+        ("Nvidia H200 中国 出口管制 Экспорт", "Mixed 英文 and 中文 and русский text about 芯片 licences."),
+        ("x", "export controls on chips to China " * 40_000),  # over 1 MB
+        ("\x00\x01", "\ufffd\ufffd"),
     ],
 )
-def test_distractors_are_not_relevant(model, title, text):
-    result = classify(model, title, text)
-    assert not result.relevant
-    assert result.topics == []
+def test_odd_input_never_crashes(classifier, title, text):
+    result = classify(classifier, title, text)
+    assert 0 <= result.relevance <= 1
 
 
-def test_evidence_quotes_the_text_as_written(model):
-    result = classify(model, "輝達H200獲准出口", "美國商務部核發出口許可，政府分成25%。")
-    evidence = [phrase for topic in result.topics for phrase in topic.evidence]
-    assert "美國商務部" in evidence or "出口許可" in evidence
+def test_rules_alone_work_without_a_model(rules_only):
+    result = classify(rules_only, "US to allow Nvidia H200 sales to China", "Commerce will license exports.")
+    assert result.relevant and result.topics[0].id == "export-controls"
+    assert result.model_version.startswith("rules-")
 
 
-def test_h20_does_not_match_inside_h200(model):
-    result = classify(model, "H200", "")
-    assert result.relevance == classify(model, "H200 H200", "").relevance
+def test_model_version_names_both_parts(classifier):
+    version = classify(classifier, "x", "y").model_version
+    assert version.startswith("linear-") and "+rules-" in version
 
 
-def test_model_version_changes_with_the_topics_file(tmp_path):
-    original = ClassifyOptions().topics.read_text(encoding="utf-8")
+def test_h20_does_not_match_inside_h200():
+    rules = load_rules(OPTIONS.topics)
+    assert score_rules(rules, "H200", "").relevance == score_rules(rules, "H200 H200", "").relevance
+    h20 = score_rules(rules, "H20", "")
+    assert h20.relevance == score_rules(rules, "H20 H20", "").relevance
+
+
+def test_rules_version_changes_with_the_topics_file(tmp_path):
+    original = OPTIONS.topics.read_text(encoding="utf-8")
     changed = tmp_path / "topics.toml"
-    changed.write_text(original.replace('"smuggl*" = 3.0', '"smuggl*" = 2.0'), encoding="utf-8")
-    assert load_model(changed).version != load_model(ClassifyOptions().topics).version
+    changed.write_text(original.replace('"smuggl*" = 3.0', '"smuggl*" = 2.0', 1), encoding="utf-8")
+    assert load_rules(changed).version != load_rules(OPTIONS.topics).version
 
 
-def test_a_topics_file_missing_a_topic_is_rejected(tmp_path):
+def test_broken_topics_and_model_files_are_config_errors(tmp_path):
     broken = tmp_path / "topics.toml"
     broken.write_text('version = "x"\n[[topic]]\nid = "market"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="topics missing"):
-        load_model(broken)
+        load_rules(broken)
     with pytest.raises(ConfigError, match="not found"):
-        load_model(Path(tmp_path / "nope.toml"))
+        load_rules(Path(tmp_path / "nope.toml"))
+    bad_model = tmp_path / "model.json"
+    bad_model.write_text("{not json")
+    with pytest.raises(ConfigError, match="not a chipwatch model"):
+        load_classifier(OPTIONS.topics, bad_model)
+    with pytest.raises(ConfigError, match="chipwatch train"):
+        load_classifier(OPTIONS.topics, tmp_path / "missing.json")
 
 
-def test_every_topic_id_is_defined(model):
-    assert [t.id for t in model.topics] == list(TOPIC_IDS)
+def test_every_topic_id_is_defined():
+    assert [t.id for t in load_rules(OPTIONS.topics).topics] == list(TOPIC_IDS)

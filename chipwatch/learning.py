@@ -1,0 +1,146 @@
+"""Wiring for the classifier's life cycle: train (with users' corrections), evaluate, label, reclassify."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from chipwatch.config import Options
+from chipwatch.errors import ChipwatchError, QueryError
+from pipeline.classify import Classifier, classify, load_classifier
+from pipeline.evaluate import GroupScores, evaluate, format_report
+from pipeline.labelled import LabelledItem, load_corpus, load_labelled_file
+from pipeline.linear import save_linear
+from pipeline.rules import TOPIC_IDS, load_rules
+from pipeline.train import TrainingReport, train
+from storage import open_database
+from storage.articles import TopicScore, articles_since, get_article, set_classification
+from storage.labels import add_label, labelled_article_ids, latest_labels
+
+
+@dataclass
+class TrainResult:
+    path: Path
+    version: str
+    report: TrainingReport
+    heldout: dict[str, GroupScores]
+
+
+def corrections_from(db_path: Path) -> list[LabelledItem]:
+    """Users' labels as training items (none when there is no database yet)."""
+    if not db_path.exists():
+        return []
+    db = open_database(db_path)
+    try:
+        return [
+            LabelledItem(
+                id=f"label-{row['article_id']}",
+                lang=row["lang"] or "und",
+                voice="reader",
+                title=row["title"] or "",
+                text=row["text"] or "",
+                relevant=row["relevant"],
+                topics=tuple(row["topics"]),
+                split="train",
+                origin="label",
+            )
+            for row in latest_labels(db)
+        ]
+    finally:
+        db.close()
+
+
+def train_model(options: Options, out: Path | None = None) -> TrainResult:
+    corpus = load_corpus()
+    rules = load_rules(options.classify.topics)
+    corrections = corrections_from(options.storage.db)
+    linear, report = train(corpus, rules, corrections)
+    path = out or options.classify.model
+    save_linear(linear, path)
+    classifier = Classifier(rules, linear)
+    heldout = [item for item in corpus if item.split == "heldout"]
+    scores = evaluate(heldout, [classify(classifier, i.title, i.text) for i in heldout])
+    return TrainResult(path, linear.version, report, scores)
+
+
+def evaluate_items(options: Options, path: Path | None, split: str) -> tuple[str, dict[str, GroupScores]]:
+    """The report for a labelled file, or for a split of the built-in corpus."""
+    if path is not None:
+        items, title = load_labelled_file(path), f"evaluation of {path}"
+    else:
+        corpus = load_corpus()
+        items = corpus if split == "all" else [item for item in corpus if item.split == split]
+        title = f"evaluation on the corpus's {split} split"
+    if not items:
+        raise ChipwatchError("no labelled items to evaluate")
+    classifier = load_classifier(options.classify.topics, options.classify.model)
+    scores = evaluate(items, [classify(classifier, i.title, i.text, i.lang) for i in items])
+    return format_report(scores, f"{title} — model {classifier.version}"), scores
+
+
+def measure_speed(options: Options, minimum_items: int = 2000) -> tuple[float, float]:
+    """(seconds to load the classifier, items classified per second on one core) over the corpus."""
+    started = time.perf_counter()
+    classifier = load_classifier(options.classify.topics, options.classify.model)
+    load_seconds = time.perf_counter() - started
+    items = load_corpus()
+    done, started = 0, time.perf_counter()
+    while done < minimum_items:
+        for item in items:
+            classify(classifier, item.title, item.text)
+        done += len(items)
+    return load_seconds, done / (time.perf_counter() - started)
+
+
+def label_article(options: Options, article_id: int, topics: tuple[str, ...], irrelevant: bool) -> dict:
+    if irrelevant and topics:
+        raise QueryError("give topics or --irrelevant, not both")
+    if not irrelevant and not topics:
+        raise QueryError("give at least one topic, or --irrelevant")
+    unknown = [t for t in topics if t not in TOPIC_IDS]
+    if unknown:
+        raise QueryError(f"unknown topic {unknown[0]!r} (known: {', '.join(TOPIC_IDS)})")
+    db = open_database(options.storage.db)
+    try:
+        if get_article(db, article_id) is None:
+            raise QueryError(f"no article with id {article_id}")
+        add_label(db, article_id, not irrelevant, list(dict.fromkeys(topics)), _now())
+        return get_article(db, article_id)
+    finally:
+        db.close()
+
+
+@dataclass
+class ReclassifyResult:
+    examined: int
+    changed: int
+    labelled_kept: int
+    version: str
+
+
+def reclassify(options: Options, since: str | None) -> ReclassifyResult:
+    """Re-tag stored articles with the current classifier; articles a reader labelled keep the label."""
+    classifier = load_classifier(options.classify.topics, options.classify.model)
+    db = open_database(options.storage.db)
+    try:
+        labelled = labelled_article_ids(db)
+        examined = changed = kept = 0
+        for row in articles_since(db, since):
+            examined += 1
+            if row["id"] in labelled:
+                kept += 1
+                continue
+            result = classify(classifier, row["title"], row["text"], row["lang"])
+            topics = [TopicScore(t.id, t.score, t.evidence) for t in result.topics]
+            changed += set_classification(
+                db, row["id"], result.relevant, result.relevance, topics, result.model_version
+            )
+        return ReclassifyResult(examined, changed, kept, classifier.version)
+    finally:
+        db.close()
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,110 @@
+"""The trained linear model: TF-IDF weighted features and one logistic output per label, stored as JSON
+(pipeline/model/classifier.json) and scored in plain Python, so loading takes milliseconds and needs no
+pickles."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy
+
+from chipwatch.errors import ConfigError
+from pipeline.features import analyze
+
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    version: str
+    labels: tuple[str, ...]  # "relevant", then topic ids
+    idf: dict[str, float]
+    weights: dict[str, list[float]]  # feature -> one weight per label
+    intercepts: tuple[float, ...]
+    blend: dict[str, Any]  # how the classifier mixes this model with the rules (tuned on dev)
+
+    def scores(self, title: str, text: str) -> tuple[dict[str, float], dict[str, float]]:
+        """Probability per label, and the item's normalised feature vector (for explaining a label)."""
+        counts = analyze(title, text)
+        idf = self.idf
+        vector = {f: (1.0 + math.log(n)) * idf[f] for f, n in counts.items() if f in idf}
+        norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
+        rows, values = [], []
+        index = self._rows
+        for feature, value in vector.items():
+            row = index.get(feature)
+            if row is not None:
+                rows.append(row)
+                values.append(value / norm)
+        totals = self._intercepts + (numpy.asarray(values) @ self._matrix[rows] if rows else 0.0)
+        probabilities = {label: _sigmoid(float(total)) for label, total in zip(self.labels, totals, strict=True)}
+        return probabilities, {feature: value / norm for feature, value in vector.items()}
+
+    @cached_property
+    def _rows(self) -> dict[str, int]:
+        return {feature: row for row, feature in enumerate(self.weights)}
+
+    @cached_property
+    def _matrix(self) -> numpy.ndarray:
+        return numpy.array(list(self.weights.values()), dtype=numpy.float64).reshape(-1, len(self.labels))
+
+    @cached_property
+    def _intercepts(self) -> numpy.ndarray:
+        return numpy.array(self.intercepts, dtype=numpy.float64)
+
+    def strongest_features(self, vector: dict[str, float], label: str, count: int) -> list[str]:
+        """The features that pushed label up most in this item."""
+        index = self.labels.index(label)
+        parts = []
+        for feature, value in vector.items():
+            weights = self.weights.get(feature)
+            if weights is not None and value * weights[index] > 0:
+                parts.append((value * weights[index], feature))
+        return [feature for _, feature in sorted(parts, reverse=True)[:count]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": self.version,
+            "labels": list(self.labels),
+            "intercepts": list(self.intercepts),
+            "blend": self.blend,
+            "idf": self.idf,
+            "weights": self.weights,
+        }
+
+
+def _sigmoid(value: float) -> float:
+    if value < -40:
+        return 0.0
+    return 1.0 / (1.0 + math.exp(-value))
+
+
+def load_linear(path: Path) -> LinearModel:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: model file not found (run `chipwatch train`)") from None
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: not a chipwatch model: {error}") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ConfigError(f"{path}: not a chipwatch model of format {FORMAT} (retrain with `chipwatch train`)")
+    return LinearModel(
+        version=data["version"],
+        labels=tuple(data["labels"]),
+        idf=data["idf"],
+        weights=data["weights"],
+        intercepts=tuple(data["intercepts"]),
+        blend=data["blend"],
+    )
+
+
+def save_linear(model: LinearModel, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(model.to_json(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    path.write_text(text + "\n", encoding="utf-8")
