@@ -11,7 +11,9 @@ ITEM_PIPELINES = {
     "pipeline.stages.NormaliseStage": 200,
     "pipeline.stages.DedupeStage": 300,
     "pipeline.stages.ClassifyStage": 400,
+    "pipeline.stages.EntitiesStage": 450,
     "pipeline.stages.StoreStage": 500,
+    "pipeline.stages.StoryStage": 600,
 }
 
 

@@ -35,13 +35,19 @@ class ArticleItem:
     updated_at: str | None = None
     summary: str | None = None
     content_hash: str | None = None
-    # Filled by DedupeStage: the stored article this page is an exact copy of.
+    # Filled by DedupeStage: the stored article this page copies (exactly or nearly), and its fingerprint.
     duplicate_of: int | None = None
+    fingerprint: Any = None
     # Filled by ClassifyStage.
     relevant: bool | None = None
     relevance: float | None = None
     topics: list[dict[str, Any]] = field(default_factory=list)
     model_version: str | None = None
+    # Filled by EntitiesStage: "kind:value" keys such as chip:h200 or company:nvidia.
+    entities: list[str] = field(default_factory=list)
     # Filled by StoreStage.
     article_id: int | None = None
     store_status: str | None = None
+    # Filled by StoryStage.
+    story_id: int | None = None
+    follow_up: bool = False

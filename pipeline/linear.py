@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,10 @@ class LinearModel:
     idf: dict[str, float]
     weights: dict[str, list[float]]  # feature -> one weight per label
     intercepts: tuple[float, ...]
-    blend: dict[str, Any]  # how the classifier mixes this model with the rules (tuned on dev)
+    blend: dict[str, Any]  # how the classifier combines this model with the rules
+    # How common each entity is in the corpus: story grouping weighs rare names (SAMR, B30A) over common
+    # ones (Nvidia). Fixed at training time, so grouping does not depend on what happens to be stored.
+    entity_idf: dict[str, float] = field(default_factory=dict)
 
     def scores(self, title: str, text: str) -> tuple[dict[str, float], dict[str, float]]:
         """Probability per label, and the item's normalised feature vector (for explaining a label)."""
@@ -76,6 +79,7 @@ class LinearModel:
             "blend": self.blend,
             "idf": self.idf,
             "weights": self.weights,
+            "entity_idf": self.entity_idf,
         }
 
 
@@ -101,6 +105,7 @@ def load_linear(path: Path) -> LinearModel:
         weights=data["weights"],
         intercepts=tuple(data["intercepts"]),
         blend=data["blend"],
+        entity_idf=data.get("entity_idf", {}),
     )
 
 

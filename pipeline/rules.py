@@ -33,6 +33,8 @@ TOPIC_SCALE = 5.0
 MAX_EVIDENCE = 5
 GROUP_CAPS = {"subject": 2.0, "policy": 3.0, "china": 2.0}
 CJK = re.compile(r"[\u3400-\u9fff]")
+# Letters and digits that continue a word: ASCII and accented Latin, not CJK ("輝達H20晶片" contains h20).
+WORD = "a-z0-9\u00c0-\u024f"
 
 
 @dataclass(frozen=True)
@@ -138,13 +140,13 @@ def _compile(text: str, weight: float) -> Phrase:
     normalised = to_simplified(text.lower().strip())
     pieces = normalised.split("*")  # "allow* sales": a * matches the rest of a word, anywhere in a phrase
     core = normalised.replace("*", "")
-    escaped = r"\w*".join(re.escape(piece) for piece in pieces)
+    escaped = rf"[{WORD}]*".join(re.escape(piece) for piece in pieces)
     if CJK.search(core):
         pattern = escaped
     else:
         # Whole words for English: h20 must not match h200, ban must not match banking (unless "ban*").
-        start = r"(?<![\w])" if core[:1].isalnum() else ""
-        end = "" if normalised.endswith("*") else (r"(?![\w])" if core[-1:].isalnum() else "")
+        start = rf"(?<![{WORD}])" if core[:1].isalnum() else ""
+        end = "" if normalised.endswith("*") else (rf"(?![{WORD}])" if core[-1:].isalnum() else "")
         pattern = start + escaped + end
     literal = max(pieces, key=len)
     return Phrase(text=text, weight=weight, literal=literal, pattern=re.compile(pattern))

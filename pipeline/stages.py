@@ -17,13 +17,16 @@ from scrapy.exceptions import DropItem, NotConfigured
 
 from pipeline.classify import Classifier, classify, load_classifier
 from pipeline.dates import is_future, parse_date, to_utc_iso
+from pipeline.entities import extract_entities
 from pipeline.extract import extract_page
+from pipeline.grouping import assign_story, find_copy, fingerprint_record
 from pipeline.language import normalise_lang
+from pipeline.linear import load_linear
 from pipeline.metadata import clean_authors
 from pipeline.urls import choose_canonical
 from spiders.signals import fetch_failed
 from storage import open_database
-from storage.articles import TopicScore, add_copy, find_by_content_hash, store_article
+from storage.articles import TopicScore, add_copy, find_by_content_hash, promote_original, published_at, store_article
 
 SUMMARY_CHARS = 300
 # Far above any real article; a page of junk text is kept only this far.
@@ -105,7 +108,8 @@ class NormaliseStage:
 
 
 class DedupeStage:
-    """One article per canonical URL in a crawl; exact copies of a stored article become copies of it."""
+    """One article per canonical URL in a crawl; pages that copy a stored article (the same text, or a
+    syndicated version with small edits) become copies of it instead of articles of their own."""
 
     def __init__(self, db_path: Path) -> None:
         self.db_path = db_path
@@ -131,7 +135,18 @@ class DedupeStage:
         self.seen.add(canonical)
         if adapter["content_hash"]:
             adapter["duplicate_of"] = find_by_content_hash(self.db, adapter["content_hash"], canonical)
+        if adapter["duplicate_of"] is None and adapter["body_extracted"]:
+            check = find_copy(self.db, adapter["text"], adapter["source"])
+            adapter["duplicate_of"] = check.duplicate_of if not self._same_url(check.duplicate_of, canonical) else None
+            adapter["fingerprint"] = check.fingerprint
         return item
+
+    def _same_url(self, article_id: int | None, canonical: str) -> bool:
+        """A page re-fetched at its own URL is an update of itself, not a copy."""
+        if article_id is None:
+            return False
+        row = self.db.execute("SELECT canonical_url FROM articles WHERE id = ?", [article_id]).fetchone()
+        return bool(row) and row[0] == canonical
 
 
 class ClassifyStage:
@@ -155,6 +170,15 @@ class ClassifyStage:
         adapter["relevance"] = result.relevance
         adapter["topics"] = [{"id": t.id, "score": t.score, "evidence": t.evidence} for t in result.topics]
         adapter["model_version"] = result.model_version
+        return item
+
+
+class EntitiesStage:
+    """Companies, chips, agencies, bills, people, percentages and money named in the article."""
+
+    def process_item(self, item: Any) -> Any:
+        adapter = ItemAdapter(item)
+        adapter["entities"] = [entity.key for entity in extract_entities(adapter["title"], adapter["text"])]
         return item
 
 
@@ -182,16 +206,76 @@ class StoreStage:
     def process_item(self, item: Any) -> Any:
         adapter = ItemAdapter(item)
         if adapter["duplicate_of"]:
-            added = add_copy(self.db, adapter["duplicate_of"], adapter["source"], adapter["url"], adapter["fetched_at"])
-            adapter["article_id"] = adapter["duplicate_of"]
+            original = adapter["duplicate_of"]
+            stored_date = published_at(self.db, original)
+            if adapter["published_at"] and stored_date and adapter["published_at"] < stored_date:
+                # This page published the article first: it becomes the article, the stored page its copy.
+                record = adapter.asdict()
+                promote_original(self.db, original, record)
+                added = True
+            else:
+                added = add_copy(
+                    self.db, original, adapter["source"], adapter["url"], adapter["fetched_at"], adapter["title"]
+                )
+            adapter["article_id"] = original
             adapter["store_status"] = "copy" if added else "unchanged"
             return item
         record = adapter.asdict()
         record["relevant"] = int(bool(record["relevant"]))
         topics = [TopicScore(t["id"], t["score"], t["evidence"]) for t in adapter["topics"]]
-        result = store_article(self.db, record, topics, first_seen_at=adapter["fetched_at"])
+        fingerprint = fingerprint_record(adapter["fingerprint"]) if adapter["fingerprint"] is not None else None
+        result = store_article(
+            self.db, record, topics, adapter["fetched_at"], entities=adapter["entities"], fingerprint=fingerprint
+        )
         adapter["article_id"] = result.article_id
         adapter["store_status"] = result.status
+        return item
+
+
+class StoryStage:
+    """New relevant articles join the open story they continue (a follow-up) or start a new one."""
+
+    def __init__(self, db_path: Path, idf: dict[str, float], entity_idf: dict[str, float]) -> None:
+        self.db_path = db_path
+        self.idf = idf
+        self.entity_idf = entity_idf
+        self.db = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> StoryStage:
+        db = crawler.settings.get("CHIPWATCH_DB")
+        if not db:
+            raise NotConfigured("no database (CHIPWATCH_DB)")
+        model = crawler.settings.get("CHIPWATCH_MODEL")
+        linear = load_linear(Path(model)) if model else None
+        return cls(Path(db), linear.idf if linear else {}, linear.entity_idf if linear else {})
+
+    def open_spider(self) -> None:
+        self.db = open_database(self.db_path)
+
+    def close_spider(self) -> None:
+        if self.db is not None:
+            self.db.close()
+
+    def process_item(self, item: Any) -> Any:
+        adapter = ItemAdapter(item)
+        if adapter["store_status"] != "new" or not adapter["relevant"]:
+            return item
+        moment = parse_date(adapter["published_at"] or adapter["fetched_at"]) or datetime.now(UTC)
+        assignment = assign_story(
+            self.db,
+            adapter["article_id"],
+            adapter["title"] or "",
+            adapter["text"] or "",
+            adapter["entities"],
+            [topic["id"] for topic in adapter["topics"]],
+            moment,
+            self.idf,
+            self.entity_idf,
+            adapter["fetched_at"] or to_utc_iso(datetime.now(UTC)),
+        )
+        adapter["story_id"] = assignment.story_id
+        adapter["follow_up"] = assignment.follow_up
         return item
 
 

@@ -18,6 +18,7 @@ from itertools import product
 from typing import Any
 
 from pipeline.classify import Classifier, Components, combiner_inputs, components, decide
+from pipeline.entities import extract_entities
 from pipeline.evaluate import evaluate
 from pipeline.features import analyze
 from pipeline.labelled import LabelledItem
@@ -151,6 +152,15 @@ def choose_blend(items: Sequence[LabelledItem], parts: Sequence[Components]) -> 
     return best, _scores(items, parts, best)
 
 
+def entity_idf(items: Sequence[LabelledItem]) -> dict[str, float]:
+    """Smoothed inverse document frequency of every entity named in the items."""
+    df: Counter[str] = Counter()
+    for item in items:
+        df.update({entity.key for entity in extract_entities(item.title, item.text)})
+    n = len(items)
+    return {key: round(math.log((n + 1) / (count + 1)) + 1, 4) for key, count in sorted(df.items())}
+
+
 def train(
     items: Sequence[LabelledItem], rules: RuleModel, corrections: Sequence[LabelledItem] = ()
 ) -> tuple[LinearModel, TrainingReport]:
@@ -164,7 +174,7 @@ def train(
             best = (value, c, blend, scores)
     assert best is not None
     _, c, blend, scores = best
-    linear = replace(fit(pool, c), blend=blend)
+    linear = replace(fit(pool, c), blend=blend, entity_idf=entity_idf(pool))
     digest = hashlib.sha256(
         json.dumps(linear.to_json(), sort_keys=True, ensure_ascii=False).encode("utf-8")
     ).hexdigest()[:8]

@@ -9,7 +9,10 @@ from typing import Any
 import sqlite_utils
 
 from storage.database import transaction
+from storage.entities import store_entities
 from storage.fts import index_text
+from storage.near_duplicates import store_fingerprint
+from storage.stories import refresh_summary
 
 # Columns written from an article record; id and first_seen_at are managed here.
 ARTICLE_COLUMNS = (
@@ -64,9 +67,15 @@ def find_by_content_hash(db: sqlite_utils.Database, content_hash: str, canonical
 
 
 def store_article(
-    db: sqlite_utils.Database, record: dict[str, Any], topics: list[TopicScore], first_seen_at: str
+    db: sqlite_utils.Database,
+    record: dict[str, Any],
+    topics: list[TopicScore],
+    first_seen_at: str,
+    entities: list[str] | None = None,
+    fingerprint: tuple[bytes, list[int]] | None = None,
 ) -> StoreResult:
-    """Insert or update one article keyed on canonical_url, with its topics and FTS row, atomically."""
+    """Insert or update one article keyed on canonical_url, with its topics, entities, near-duplicate
+    fingerprint and FTS row, atomically."""
     values = {column: record.get(column) for column in ARTICLE_COLUMNS}
     if isinstance(values["authors"], list):
         values["authors"] = json.dumps(values["authors"], ensure_ascii=False)
@@ -105,6 +114,10 @@ def store_article(
             "INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)",
             [article_id, index_text(values["title"]), index_text(values["text"])],
         )
+        if entities is not None:
+            store_entities(conn, article_id, [tuple(key.split(":", 1)) for key in entities])
+        if fingerprint is not None:
+            store_fingerprint(conn, article_id, *fingerprint)
     return StoreResult(article_id, status)
 
 
@@ -149,14 +162,67 @@ def articles_since(db: sqlite_utils.Database, since: str | None) -> list[dict[st
     return list(db.query(sql + " ORDER BY id", params))
 
 
-def add_copy(db: sqlite_utils.Database, article_id: int, source: str, url: str, fetched_at: str) -> bool:
+def published_at(db: sqlite_utils.Database, article_id: int) -> str | None:
+    row = db.execute("SELECT published_at FROM articles WHERE id = ?", [article_id]).fetchone()
+    return row[0] if row else None
+
+
+def promote_original(db: sqlite_utils.Database, article_id: int, record: dict[str, Any]) -> None:
+    """An earlier-published page carries the same article as a stored one: it becomes the article (same id,
+    story and topics) and the page stored so far becomes its copy. Readers then see the original."""
+    keep = (
+        "canonical_url",
+        "url",
+        "source",
+        "title",
+        "text",
+        "summary",
+        "authors",
+        "published_at",
+        "updated_at",
+        "fetched_at",
+        "lang",
+        "content_hash",
+    )
+    values = {column: record.get(column) for column in keep}
+    if isinstance(values["authors"], list):
+        values["authors"] = json.dumps(values["authors"], ensure_ascii=False)
+    with transaction(db) as conn:
+        old = conn.execute("SELECT source, url, fetched_at, title FROM articles WHERE id = ?", [article_id]).fetchone()
+        assignments = ", ".join(f"{column} = ?" for column in values)
+        conn.execute(f"UPDATE articles SET {assignments} WHERE id = ?", [*values.values(), article_id])
+        conn.execute(
+            "INSERT OR IGNORE INTO copies (article_id, source, url, fetched_at, title) VALUES (?, ?, ?, ?, ?)",
+            [article_id, *old],
+        )
+        conn.execute("DELETE FROM articles_fts WHERE rowid = ?", [article_id])
+        conn.execute(
+            "INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)",
+            [article_id, index_text(values["title"]), index_text(values["text"])],
+        )
+        if values["published_at"]:
+            conn.execute(
+                "UPDATE article_profiles SET moment = ? WHERE article_id = ?", [values["published_at"], article_id]
+            )
+        story = conn.execute("SELECT story_id FROM articles WHERE id = ?", [article_id]).fetchone()
+        if story and story[0]:
+            refresh_summary(conn, story[0])
+
+
+def add_copy(
+    db: sqlite_utils.Database, article_id: int, source: str, url: str, fetched_at: str, title: str | None = None
+) -> bool:
     """Record that url carries the same article; False when that copy was already known."""
     with transaction(db) as conn:
         cursor = conn.execute(
-            "INSERT OR IGNORE INTO copies (article_id, source, url, fetched_at) VALUES (?, ?, ?, ?)",
-            [article_id, source, url, fetched_at],
+            "INSERT OR IGNORE INTO copies (article_id, source, url, fetched_at, title) VALUES (?, ?, ?, ?, ?)",
+            [article_id, source, url, fetched_at, title],
         )
-        return cursor.rowcount == 1
+        added = cursor.rowcount == 1
+        story = conn.execute("SELECT story_id FROM articles WHERE id = ?", [article_id]).fetchone()
+        if added and story and story[0]:
+            refresh_summary(conn, story[0])  # the copy's outlet now carries the story too
+        return added
 
 
 def get_article(db: sqlite_utils.Database, article_id: int) -> dict[str, Any] | None:

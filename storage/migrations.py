@@ -125,9 +125,53 @@ def _labels(db: sqlite_utils.Database) -> None:
     db["labels"].create_index(["article_id", "id"])
 
 
+def _stories(db: sqlite_utils.Database) -> None:
+    db["articles"].add_column("is_follow_up", int, not_null_default=0)
+    db["articles"].create_index(["story_id"])
+    db["copies"].add_column("title", str)
+    # Near-duplicate fingerprints: a MinHash signature per article and its LSH band hashes, looked up by
+    # (band, hash) so finding a copy costs the same with a thousand articles stored or a million.
+    db["minhash_signatures"].create(
+        {"article_id": int, "signature": bytes}, pk="article_id", foreign_keys=[("article_id", "articles", "id")]
+    )
+    db["minhash_bands"].create({"band": int, "hash": int, "article_id": int}, pk=("band", "hash", "article_id"))
+    db["entities"].create(
+        {"article_id": int, "kind": str, "value": str},
+        pk=("article_id", "kind", "value"),
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    db["entities"].create_index(["kind", "value"])
+    db["stories"].create(
+        {
+            "id": int,
+            "title": str,
+            "title_article_id": int,
+            "first_seen": str,
+            "last_seen": str,
+            "article_count": int,
+            "outlets": str,
+            "languages": str,
+            "topics": str,
+            "updated_at": str,
+        },
+        pk="id",
+    )
+    db["stories"].create_index(["last_seen"])
+    # What story grouping compares: each article's moment, keywords and topics (entities are in entities),
+    # and how central it is in its story (the sum of its links' strengths; the most central names the story).
+    db["article_profiles"].create(
+        {"article_id": int, "moment": str, "keywords": str, "topics": str, "centrality": float},
+        pk="article_id",
+        foreign_keys=[("article_id", "articles", "id")],
+        defaults={"centrality": 0.0},
+    )
+    db["article_profiles"].create_index(["moment"])
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _initial),
     ("0002_labels", _labels),
+    ("0003_stories", _stories),
 ]
 
 

@@ -24,6 +24,7 @@ def search_articles(
     topic: str | None = None,
     since: str | None = None,
     lang: str | None = None,
+    entity: str | None = None,
     limit: int = 20,
 ) -> list[dict[str, Any]]:
     """Articles matching the query and filters, newest first, each with its topics.
@@ -47,6 +48,10 @@ def search_articles(
     if since:
         where.append("COALESCE(a.published_at, a.first_seen_at) >= ?")
         params.append(since)
+    if entity:
+        kind, _, value = entity.partition(":")
+        where.append("a.id IN (SELECT article_id FROM entities WHERE kind = ? AND value = ?)")
+        params.extend([kind, value])
     if lang:
         where.append("(a.lang = ? OR a.lang LIKE ?)")
         params.extend([lang, f"{lang}-%"])

@@ -47,7 +47,12 @@ def crawled(tmp_path_factory, network):
 
 
 def expected(network):
-    return [a for a in network.articles if not a.members_only]
+    """The pages that should become articles: everything but syndicated copies and robots-disallowed pages."""
+    return [a for a in network.articles if not a.members_only and not a.duplicate_of]
+
+
+def copies_expected(network):
+    return [a for a in network.articles if a.duplicate_of]
 
 
 def stored_by_url(crawled):
@@ -72,6 +77,10 @@ def test_every_article_is_stored_exactly_once(crawled, network):
     assert len(urls) == len(set(urls))
     wanted = {canonical_url(crawled["base"] + a.path) for a in expected(network)}
     assert set(urls) == wanted
+    conn = sqlite3.connect(crawled["db"])
+    copies = {canonical_url(row[0]) for row in conn.execute("SELECT url FROM copies")}
+    conn.close()
+    assert copies == {canonical_url(crawled["base"] + a.path) for a in copies_expected(network)}
 
 
 def test_published_dates_and_languages_match_the_manifest(crawled, network):
@@ -150,7 +159,7 @@ def test_crawl_runs_are_recorded_per_source(crawled, network):
     first = runs[: len(network.outlets)]
     assert {r[0] for r in first} == set(network.outlets)
     assert all(r[1] == "ok" and r[4] for r in runs)
-    assert sum(r[3] for r in first) == len(expected(network))
+    assert sum(r[3] for r in first) == len(expected(network)) + len(copies_expected(network))  # copies count as new
 
 
 def test_second_crawl_fetches_only_feeds_and_stores_nothing_new(crawled, network):
@@ -164,6 +173,7 @@ def test_second_crawl_fetches_only_feeds_and_stores_nothing_new(crawled, network
     assert count == len(expected(network))
     assert second_new == 0
     feeds = {p for p in crawled["second_requests"] if p.endswith(("feed.xml", "atom.xml"))}
+    # Copies are not fetched again either.
     assert len(feeds) == len(network.outlets)
     assert set(crawled["second_requests"]) - feeds <= {"/robots.txt"}
 

@@ -1,0 +1,105 @@
+"""Putting an article in its place: is it a copy of a stored article, and which story does it continue?
+
+Used by the crawl's pipeline stages and by `chipwatch cluster`, so both group articles the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+import numpy
+import sqlite_utils
+
+from pipeline.dates import to_utc_iso
+from pipeline.minhash import band_hashes, from_blob, signature, similarity, to_blob
+from pipeline.stories import MAX_GAP, ArticleProfile, keywords, links
+from storage.database import transaction
+from storage.near_duplicates import candidates
+from storage.stories import create_story, join_story, merge_stories, recent_profiles, save_profile
+
+NEAR_DUPLICATE = 0.6  # estimated Jaccard of 5-shingles: syndicated copies with edits score 0.75 and up
+SAME_SOURCE_DUPLICATE = 0.95  # within one source, only a near-exact repeat is a copy (shared templates are not)
+
+
+@dataclass
+class CopyCheck:
+    duplicate_of: int | None
+    fingerprint: numpy.ndarray | None
+    similarity: float = 0.0
+
+
+def find_copy(db: sqlite_utils.Database, text: str | None, source: str) -> CopyCheck:
+    """The stored article this text copies, if any, and the text's fingerprint."""
+    values = signature(text)
+    if values is None:
+        return CopyCheck(None, None)
+    best: tuple[int | None, float] = (None, 0.0)
+    for article_id, other_source, blob in candidates(db, band_hashes(values)):
+        score = similarity(values, from_blob(blob))
+        needed = NEAR_DUPLICATE if other_source != source else SAME_SOURCE_DUPLICATE
+        if score >= needed and score > best[1]:
+            best = (article_id, score)
+    return CopyCheck(best[0], values, best[1])
+
+
+def fingerprint_record(values: numpy.ndarray) -> tuple[bytes, list[int]]:
+    """A fingerprint the way storage keeps it: the signature's bytes and its band hashes."""
+    return to_blob(values), band_hashes(values)
+
+
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@lru_cache(maxsize=50_000)
+def _parsed(keywords: str, topics: str) -> tuple[dict[str, float], list[str]]:
+    # Profiles of recent articles are read again for every new article; parse each one once.
+    return json.loads(keywords), json.loads(topics)
+
+
+def _profile(row: dict) -> ArticleProfile:
+    keywords_, topics = _parsed(row["keywords"], row["topics"])
+    return ArticleProfile(row["entities"], keywords_, topics, _moment(row["moment"]))
+
+
+@dataclass
+class StoryAssignment:
+    story_id: int
+    follow_up: bool
+    links: dict[int, float]
+
+
+def assign_story(
+    db: sqlite_utils.Database,
+    article_id: int,
+    title: str,
+    text: str,
+    entities: list[str],
+    topics: list[str],
+    moment: datetime,
+    idf: dict[str, float],
+    entity_idf: dict[str, float],
+    now: str,
+) -> StoryAssignment:
+    """Link the article to recent coverage of the same development: join that story (merging stories the
+    article shows to be one), or start a new one."""
+    profile = ArticleProfile(entities, keywords(title, text, idf), topics, moment)
+    recent_rows = recent_profiles(db, to_utc_iso(moment - MAX_GAP), to_utc_iso(moment + MAX_GAP))
+    recent = {row["article_id"]: _profile(row) for row in recent_rows if row["article_id"] != article_id}
+    story_of = {row["article_id"]: row["story_id"] for row in recent_rows}
+    found = links(profile, recent, entity_idf)
+    stories = sorted({story_of[other] for other in found})
+    moment_text = to_utc_iso(moment)
+    with transaction(db) as conn:
+        save_profile(conn, article_id, moment_text, profile.keywords, topics)
+        if stories:
+            story_id = stories[0]  # the oldest story keeps its id; the others were the same development
+            for other in stories[1:]:
+                merge_stories(conn, story_id, other)
+        else:
+            story_id = create_story(conn, title, article_id, moment_text, now)
+        join_story(conn, story_id, article_id, found, now)
+    return StoryAssignment(story_id, bool(stories), found)

@@ -1,0 +1,101 @@
+"""Story threads: which earlier articles cover the same development as a new one?
+
+Pure functions. Two articles are compared on the entities they name (language-independent: chip:h200,
+percent:25%, agency:samr, event:smuggling — rare ones and actors weigh most), their keywords (only within
+one script) and their topics. Articles of one development published within a few days of each other are
+linked; a story is a group of linked articles, so the result does not depend on the order in which
+articles arrive, and a story that goes quiet for longer than the gap is closed: a new development with the
+same words starts a new story.
+
+The weights and the threshold were chosen on the demo network's story truth (demo/manifest.toml).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from pipeline.features import analyze
+
+MAX_GAP = timedelta(days=3)
+ENTITY_WEIGHT, KEYWORD_WEIGHT, TOPIC_WEIGHT = 0.7, 0.8, 0.1
+THRESHOLD = 0.35
+KEYWORDS = 60
+KEYWORD_KINDS = ("w:", "c:", "s:", "b:")
+DEFAULT_IDF = 6.0
+# Actors and instruments identify a development better than the companies every article names.
+KIND_WEIGHTS = {"agency": 2.0, "bill": 2.0, "event": 1.5, "money": 1.5, "company": 0.7}
+
+
+@dataclass
+class ArticleProfile:
+    entities: list[str]
+    keywords: dict[str, float]
+    topics: list[str]
+    moment: datetime
+    script: str = field(init=False)
+    entity_set: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.script = script(self.keywords)
+        self.entity_set = frozenset(self.entities)
+
+
+def keywords(title: str, text: str, idf: dict[str, float]) -> dict[str, float]:
+    """The article's strongest words, stems, word pairs and Chinese character n-grams, TF-IDF weighted,
+    unit length."""
+    counts = analyze(title, text)
+    weights = {
+        feature: (1 + math.log(count)) * idf.get(feature, DEFAULT_IDF)
+        for feature, count in counts.items()
+        if feature.startswith(KEYWORD_KINDS)
+    }
+    top = sorted(weights.items(), key=lambda pair: (-pair[1], pair[0]))[:KEYWORDS]
+    norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
+    return {feature: round(w / norm, 5) for feature, w in top}
+
+
+def script(keywords: dict[str, float]) -> str:
+    """ "zh" when most keyword weight is on Chinese character n-grams, else "latin"."""
+    chinese = sum(weight for term, weight in keywords.items() if term.startswith("c:"))
+    return "zh" if chinese > sum(keywords.values()) / 2 else "latin"
+
+
+def entity_weight(key: str, idf: dict[str, float]) -> float:
+    """Rare entities and actors weigh most; an entity the corpus never saw counts as rare."""
+    return idf.get(key, DEFAULT_IDF) * KIND_WEIGHTS.get(key.split(":", 1)[0], 1.0)
+
+
+def similarity(first: ArticleProfile, second: ArticleProfile, entity_idf: dict[str, float]) -> float:
+    """How strongly two articles look like coverage of one development."""
+    a, b = first.entity_set, second.entity_set
+    shared = a & b
+    union = sum(entity_weight(e, entity_idf) for e in a | b)
+    entity = sum(entity_weight(e, entity_idf) for e in shared) / union if union and shared else 0.0
+    topic = 0.0
+    if first.topics and second.topics:
+        same_primary = 1.0 if first.topics[0] == second.topics[0] else 0.0
+        overlap = len(set(first.topics) & set(second.topics)) / len(set(first.topics) | set(second.topics))
+        topic = 0.5 * same_primary + 0.5 * overlap
+    if first.script != second.script:
+        # English words say nothing about Chinese ones: across scripts, entities and topics decide alone.
+        return (ENTITY_WEIGHT * entity + TOPIC_WEIGHT * topic) / (ENTITY_WEIGHT + TOPIC_WEIGHT)
+    small, large = sorted((first.keywords, second.keywords), key=len)
+    keyword = sum(weight * large[term] for term, weight in small.items() if term in large)
+    return ENTITY_WEIGHT * entity + KEYWORD_WEIGHT * keyword + TOPIC_WEIGHT * topic
+
+
+def links(article: ArticleProfile, recent: dict[int, ArticleProfile], entity_idf: dict[str, float]) -> dict[int, float]:
+    """The recent articles (by id) the new one is linked to, with the strength of each link."""
+    found = {}
+    terms = article.keywords.keys()
+    for article_id, other in recent.items():
+        if abs(article.moment - other.moment) > MAX_GAP:
+            continue
+        if not (article.entity_set & other.entity_set) and terms.isdisjoint(other.keywords):
+            continue  # nothing in common: cannot reach the threshold
+        score = similarity(article, other, entity_idf)
+        if score >= THRESHOLD:
+            found[article_id] = round(score, 4)
+    return found

@@ -1,0 +1,168 @@
+"""stories and article_profiles: the threads articles are grouped into, and what grouping compares."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlite_utils
+
+
+def recent_profiles(db: sqlite_utils.Database, earliest: str, latest: str) -> list[dict[str, Any]]:
+    """Profiles of articles (with their story and entities) whose moment falls in [earliest, latest]:
+    bounded by the news rate around that moment, not by the size of the archive."""
+    rows = list(
+        db.query(
+            "SELECT p.article_id, p.moment, p.keywords, p.topics, a.story_id FROM article_profiles p "
+            "JOIN articles a ON a.id = p.article_id WHERE p.moment BETWEEN ? AND ? AND a.story_id IS NOT NULL",
+            [earliest, latest],
+        )
+    )
+    ids = [row["article_id"] for row in rows]
+    entities: dict[int, list[str]] = {article_id: [] for article_id in ids}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        for article_id, kind, value in db.execute(
+            f"SELECT article_id, kind, value FROM entities WHERE article_id IN ({marks})", chunk
+        ):
+            entities[article_id].append(f"{kind}:{value}")
+    for row in rows:
+        row["entities"] = entities[row["article_id"]]  # keywords and topics stay JSON text for the caller
+    return rows
+
+
+def save_profile(conn: Any, article_id: int, moment: str, keywords: dict[str, float], topics: list[str]) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO article_profiles (article_id, moment, keywords, topics, centrality) "
+        "VALUES (?, ?, ?, ?, 0)",
+        [article_id, moment, json.dumps(keywords, ensure_ascii=False), json.dumps(topics)],
+    )
+
+
+def create_story(conn: Any, title: str, article_id: int, moment: str, now: str) -> int:
+    cursor = conn.execute(
+        "INSERT INTO stories (title, title_article_id, first_seen, last_seen, article_count, outlets, languages, "
+        "topics, updated_at) VALUES (?, ?, ?, ?, 0, '[]', '[]', '[]', ?)",
+        [title, article_id, moment, moment, now],
+    )
+    return cursor.lastrowid
+
+
+def join_story(conn: Any, story_id: int, article_id: int, links: dict[int, float], now: str) -> None:
+    """Put an article in a story; its links add to its own and its partners' centrality."""
+    conn.execute("UPDATE articles SET story_id = ? WHERE id = ?", [story_id, article_id])
+    conn.execute(
+        "UPDATE article_profiles SET centrality = centrality + ? WHERE article_id = ?",
+        [sum(links.values()), article_id],
+    )
+    conn.executemany(
+        "UPDATE article_profiles SET centrality = centrality + ? WHERE article_id = ?",
+        [(score, other) for other, score in links.items()],
+    )
+    conn.execute("UPDATE stories SET updated_at = ? WHERE id = ?", [now, story_id])
+    refresh_summary(conn, story_id)
+
+
+def merge_stories(conn: Any, keep: int, drop: int) -> None:
+    """Fold story drop into story keep (one development whose coverage arrived out of order)."""
+    conn.execute("UPDATE articles SET story_id = ? WHERE story_id = ?", [keep, drop])
+    conn.execute("DELETE FROM stories WHERE id = ?", [drop])
+
+
+def refresh_summary(conn: Any, story_id: int) -> None:
+    """Recompute the story's span, title, counts, outlets, languages and topics, and its follow-ups."""
+    rows = conn.execute(
+        "SELECT a.id, a.source, a.lang, COALESCE(p.moment, a.published_at, a.first_seen_at), a.title, "
+        "COALESCE(p.centrality, 0) FROM articles a LEFT JOIN article_profiles p ON p.article_id = a.id "
+        "WHERE a.story_id = ? ORDER BY 4, a.id",
+        [story_id],
+    ).fetchall()
+    if not rows:
+        conn.execute("DELETE FROM stories WHERE id = ?", [story_id])
+        return
+    copies = conn.execute(
+        "SELECT DISTINCT c.source FROM copies c JOIN articles a ON a.id = c.article_id WHERE a.story_id = ?",
+        [story_id],
+    ).fetchall()
+    outlets = sorted({row[1] for row in rows} | {row[0] for row in copies})
+    languages = sorted({row[2] for row in rows if row[2]})
+    topics = [
+        row[0]
+        for row in conn.execute(
+            "SELECT t.topic FROM article_topics t JOIN articles a ON a.id = t.article_id WHERE a.story_id = ? "
+            "GROUP BY t.topic ORDER BY count(*) DESC, t.topic",
+            [story_id],
+        )
+    ]
+    central = max(rows, key=lambda row: (row[5], -row[0]))
+    conn.execute(
+        "UPDATE stories SET title = ?, title_article_id = ?, first_seen = ?, last_seen = ?, article_count = ?, "
+        "outlets = ?, languages = ?, topics = ? WHERE id = ?",
+        [
+            central[4],
+            central[0],
+            rows[0][3],
+            rows[-1][3],
+            len(rows),
+            json.dumps(outlets),
+            json.dumps(languages),
+            json.dumps(topics),
+            story_id,
+        ],
+    )
+    conn.execute("UPDATE articles SET is_follow_up = (id != ?) WHERE story_id = ?", [rows[0][0], story_id])
+
+
+def list_stories(
+    db: sqlite_utils.Database, since: str | None = None, topic: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    where, params = [], []
+    if since:
+        where.append("last_seen >= ?")
+        params.append(since)
+    if topic:
+        where.append("EXISTS (SELECT 1 FROM json_each(stories.topics) WHERE value = ?)")
+        params.append(topic)
+    sql = "SELECT * FROM stories" + (" WHERE " + " AND ".join(where) if where else "")
+    rows = list(db.query(sql + " ORDER BY last_seen DESC, id DESC LIMIT ?", [*params, limit]))
+    for row in rows:
+        for key in ("outlets", "languages", "topics"):
+            row[key] = json.loads(row[key] or "[]")
+    return rows
+
+
+def story_articles(db: sqlite_utils.Database, story_id: int) -> list[dict[str, Any]]:
+    """The story's articles in date order, each with its entities and the outlets that also carried it."""
+    rows = list(
+        db.query(
+            "SELECT a.id, a.title, a.canonical_url AS url, a.source, a.lang, a.published_at, a.first_seen_at, "
+            "a.summary, a.is_follow_up, p.moment FROM articles a LEFT JOIN article_profiles p ON p.article_id = a.id "
+            "WHERE a.story_id = ? ORDER BY COALESCE(p.moment, a.published_at, a.first_seen_at), a.id",
+            [story_id],
+        )
+    )
+    for row in rows:
+        row["copies"] = [
+            dict(zip(("source", "url", "title"), copy, strict=True))
+            for copy in db.execute(
+                "SELECT source, url, title FROM copies WHERE article_id = ? ORDER BY id", [row["id"]]
+            )
+        ]
+        row["entities"] = [
+            f"{kind}:{value}"
+            for kind, value in db.execute(
+                "SELECT kind, value FROM entities WHERE article_id = ? ORDER BY kind, value", [row["id"]]
+            )
+        ]
+    return rows
+
+
+def get_story(db: sqlite_utils.Database, story_id: int) -> dict[str, Any] | None:
+    rows = list(db.query("SELECT * FROM stories WHERE id = ?", [story_id]))
+    if not rows:
+        return None
+    row = rows[0]
+    for key in ("outlets", "languages", "topics"):
+        row[key] = json.loads(row[key] or "[]")
+    return row

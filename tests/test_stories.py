@@ -1,0 +1,232 @@
+"""Copies and story threads: measured on the demo network's truth, over a real crawl and in batch."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sqlite3
+
+import pytest
+
+from pipeline.entities import extract_entities
+from pipeline.minhash import signature, similarity
+from pipeline.urls import canonical_url
+from tests.conftest import clean_env, demo_sources_for, run_chipwatch
+
+
+@pytest.fixture(scope="module")
+def crawl(tmp_path_factory, network):
+    from demo.server import MirrorServer
+
+    server = MirrorServer("127.0.0.1", 0, network).start_background()
+    directory = tmp_path_factory.mktemp("stories")
+    db = directory / "db.sqlite"
+    result = run_chipwatch("--db", str(db), "crawl", "--sources-file", str(demo_sources_for(server, directory)))
+    server.stop()
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    return db, server.base_url
+
+
+def page_groups(crawl, network):
+    """For every manifest page: the stored article it became (itself or the one it is a copy of), and that
+    article's story."""
+    db, base = crawl
+    conn = sqlite3.connect(db)
+    articles = {row[0]: (row[1], row[2]) for row in conn.execute("SELECT canonical_url, id, story_id FROM articles")}
+    copies = {canonical_url(row[0]): row[1] for row in conn.execute("SELECT url, article_id FROM copies")}
+    story_of = {row[0]: row[1] for row in conn.execute("SELECT id, story_id FROM articles")}
+    conn.close()
+    groups = {}
+    for article in network.articles:
+        if article.members_only:
+            continue
+        url = canonical_url(base + article.path)
+        article_id = articles[url][0] if url in articles else copies.get(url)
+        groups[article.id] = (article_id, story_of.get(article_id))
+    return groups
+
+
+def pairwise(pairs):
+    tp = sum(1 for truth, predicted in pairs if truth and predicted)
+    fp = sum(1 for truth, predicted in pairs if predicted and not truth)
+    fn = sum(1 for truth, predicted in pairs if truth and not predicted)
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    return precision, recall, 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def test_syndicated_copies_collapse_into_one_article(crawl, network):
+    groups = page_groups(crawl, network)
+    by_id = {a.id: a for a in network.articles}
+    pairs = [
+        ((by_id[x].duplicate_of or x) == (by_id[y].duplicate_of or y), groups[x][0] == groups[y][0])
+        for x, y in itertools.combinations(groups, 2)
+    ]
+    precision, recall, _ = pairwise(pairs)
+    assert precision >= 0.98
+    assert recall >= 0.95
+    assert all(groups[a][0] is not None for a in groups), "every page is stored as an article or a copy"
+
+
+def test_the_wire_original_is_the_article_and_carriers_are_copies(crawl, network):
+    db, base = crawl
+    conn = sqlite3.connect(db)
+    wire = next(a for a in network.articles if a.id == "pw-h200-approved")
+    row = conn.execute(
+        "SELECT id, source FROM articles WHERE canonical_url = ?", [canonical_url(base + wire.path)]
+    ).fetchone()
+    assert row is not None and row[1] == "pacific-wire"
+    carriers = {r[0] for r in conn.execute("SELECT source FROM copies WHERE article_id = ?", [row[0]])}
+    assert carriers == {"harbor-times", "valley-gazette", "midwest-business", "tech-daily"}
+    conn.close()
+
+
+def test_story_grouping_matches_the_manifest(crawl, network):
+    groups = page_groups(crawl, network)
+    relevant = [a for a in network.articles if a.relevant and not a.members_only]
+    pairs = [
+        (x.story == y.story, groups[x.id][1] is not None and groups[x.id][1] == groups[y.id][1])
+        for x, y in itertools.combinations(relevant, 2)
+    ]
+    precision, recall, f1 = pairwise(pairs)
+    assert f1 >= 0.90, (precision, recall, f1)
+
+
+def test_english_and_chinese_coverage_of_one_development_share_a_story(crawl, network):
+    groups = page_groups(crawl, network)
+    for story in ("h200-approval", "samr-probe", "huawei-ascend", "cac-backdoor"):
+        members = [a for a in network.articles if a.story == story]
+        assert {a.lang for a in members} >= {"en", "zh-Hans"}
+        assert len({groups[a.id][1] for a in members}) == 1, story
+
+
+def test_stories_have_summaries_and_follow_ups(crawl):
+    db, _ = crawl
+    result = run_chipwatch("stories", "--format", "json", "--limit", "500", env=clean_env(CHIPWATCH_DB=str(db)))
+    stories = json.loads(result.stdout)
+    biggest = max(stories, key=lambda s: s["article_count"])
+    assert biggest["article_count"] >= 5
+    assert {"en", "zh-Hans", "zh-Hant"} <= set(biggest["languages"])
+    assert len(biggest["outlets"]) >= biggest["article_count"]  # copies' outlets count too
+    assert biggest["first_seen"] <= biggest["last_seen"] and biggest["topics"]
+    conn = sqlite3.connect(db)
+    for story in stories:
+        rows = conn.execute(
+            "SELECT is_follow_up FROM articles WHERE story_id = ? ORDER BY published_at, id", [story["id"]]
+        ).fetchall()
+        assert [r[0] for r in rows] == [0] + [1] * (len(rows) - 1)
+    conn.close()
+    filtered = json.loads(
+        run_chipwatch(
+            "stories", "--topic", "enforcement", "--format", "json", env=clean_env(CHIPWATCH_DB=str(db))
+        ).stdout
+    )
+    assert filtered and all("enforcement" in s["topics"] for s in filtered)
+
+
+def test_story_timeline_shows_what_each_article_added(crawl):
+    db, _ = crawl
+    env = clean_env(CHIPWATCH_DB=str(db))
+    stories = json.loads(run_chipwatch("stories", "--format", "json", env=env).stdout)
+    biggest = max(stories, key=lambda s: s["article_count"])
+    timeline = json.loads(run_chipwatch("story", str(biggest["id"]), "--format", "json", env=env).stdout)
+    dates = [a["moment"] for a in timeline["articles"]]
+    assert dates == sorted(dates)
+    assert timeline["articles"][0]["follow_up"] is False and all(a["follow_up"] for a in timeline["articles"][1:])
+    assert timeline["articles"][0]["added"]
+    assert any(a["copies"] for a in timeline["articles"])
+    table = run_chipwatch("story", str(biggest["id"]), env=env).stdout.decode()
+    assert "also carried by 4 outlets" in table and "follow-up" in table and "added:" in table
+    missing = run_chipwatch("story", "99999", env=env)
+    assert missing.returncode == 1 and "no story with id 99999" in missing.stderr.decode()
+
+
+def test_entities_are_normalised_across_languages():
+    english = {e.key for e in extract_entities("Nvidia H200 approved; US takes 25%", "The Commerce Department said.")}
+    simplified = {e.key for e in extract_entities("英伟达H200获准出口 美方抽成百分之二十五", "美国商务部表示。")}
+    traditional = {e.key for e in extract_entities("輝達H200獲准出口 美國抽成25%", "美國商務部表示。")}
+    common = {"company:nvidia", "chip:h200", "percent:25%", "agency:us-commerce"}
+    assert common <= english and common <= simplified and common <= traditional
+    money = {e.key for e in extract_entities("Nvidia takes $5.5 billion charge", "")}
+    assert "money:usd:5.5b" in money
+    assert "money:usd:5.5b" in {e.key for e in extract_entities("英伟达计提55亿美元", "")}
+    assert "chip:h20" not in {e.key for e in extract_entities("H200 only", "")}
+
+
+def test_short_and_boilerplate_texts_are_never_called_copies():
+    assert signature("Nvidia H200 approved for China") is None
+    boilerplate = "Subscribe to our newsletter. Accept cookies. " * 3
+    assert signature(boilerplate) is None
+
+
+def test_signatures_tell_copies_from_different_articles(network):
+    by_id = {a.id: a for a in network.articles}
+    wire = signature("\n".join(by_id["pw-h200-approved"].paragraphs))
+    copy = signature("\n".join(by_id["valley-h200"].paragraphs))
+    other = signature("\n".join(by_id["cl-h200-analysis"].paragraphs))
+    assert similarity(wire, copy) >= 0.6
+    assert similarity(wire, other) < 0.2
+
+
+def test_cluster_batch_contract(network, tmp_path):
+    by_id = {a.id: a for a in network.articles}
+    chosen = ["pw-h200-approved", "valley-h200", "hx-h200", "gw-h200", "pw-samr", "hx-samr", "snack-pepper-chips"]
+    lines = [
+        json.dumps(
+            {
+                "id": aid,
+                "title": by_id[aid].title,
+                "text": "\n".join(by_id[aid].paragraphs),
+                "published": by_id[aid].published.isoformat(),
+            },
+            ensure_ascii=False,
+        )
+        for aid in chosen
+    ]
+    lines.insert(3, "not json")
+    lines.append(json.dumps({"id": "headline-only", "title": "Nvidia H200 approved for China", "text": ""}))
+    path = tmp_path / "batch.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run_chipwatch("cluster", str(path))
+    assert result.returncode == 0, result.stderr.decode()
+    out = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert len(out) == len(lines)
+    rows = {row["id"]: row for row in out if "error" not in row}
+    assert out[3] == {"id": None, "error": out[3]["error"]} and "line 4: not JSON" in result.stderr.decode()
+    assert rows["valley-h200"]["duplicate_of"] == "pw-h200-approved"
+    assert rows["pw-h200-approved"]["duplicate_of"] is None
+    assert rows["valley-h200"]["story"] == rows["pw-h200-approved"]["story"] == rows["hx-h200"]["story"]
+    assert rows["gw-h200"]["story"] == rows["pw-h200-approved"]["story"]
+    assert rows["pw-samr"]["story"] == rows["hx-samr"]["story"] != rows["pw-h200-approved"]["story"]
+    assert rows["snack-pepper-chips"]["story"] is None
+    assert rows["headline-only"]["duplicate_of"] is None
+
+
+def test_a_new_development_after_a_quiet_spell_is_a_new_story(network, tmp_path):
+    by_id = {a.id: a for a in network.articles}
+    original = by_id["pw-samr"]
+    items = [
+        {
+            "id": "first",
+            "title": original.title,
+            "text": "\n".join(original.paragraphs),
+            "published": "2025-09-15T08:00:00Z",
+        },
+        {
+            "id": "same-days",
+            "title": by_id["gw-samr"].title,
+            "text": "\n".join(by_id["gw-samr"].paragraphs),
+            "published": "2025-09-16T08:00:00Z",
+        },
+        {
+            "id": "months-later",
+            "title": by_id["hx-samr"].title,
+            "text": "\n".join(by_id["hx-samr"].paragraphs),
+            "published": "2026-03-01T08:00:00Z",
+        },
+    ]
+    path = tmp_path / "quiet.jsonl"
+    path.write_text("\n".join(json.dumps(i, ensure_ascii=False) for i in items) + "\n", encoding="utf-8")
+    out = {row["id"]: row for row in map(json.loads, run_chipwatch("cluster", str(path)).stdout.decode().splitlines())}
+    assert out["first"]["story"] == out["same-days"]["story"]
+    assert out["months-later"]["story"] != out["first"]["story"]
