@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from chipwatch import __version__, cli_classifier, cli_stories
+from chipwatch import __version__, cli_classifier, cli_daemon, cli_stories
 from chipwatch.cli_common import check_topic, fail_cleanly, since_option
 from chipwatch.config import Options, load_options
 from chipwatch.errors import ChipwatchError, QueryError
@@ -246,6 +246,9 @@ for _command in (
     cli_stories.story,
     cli_stories.cluster,
     cli_stories.bench_grouping,
+    cli_daemon.daemon,
+    cli_daemon.run_due,
+    cli_daemon.status,
 ):
     cli.add_command(_command)
 

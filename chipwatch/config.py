@@ -1,6 +1,6 @@
 """One configuration flow: defaults, then one TOML file, then CHIPWATCH_* environment variables.
 
-The TOML sections mirror the commands ([storage], [crawl], [classify], [mirror]); the result is one
+The TOML sections mirror the commands ([storage], [crawl], [classify], [daemon], [mirror]); the result is one
 frozen Options object that the CLI passes down. Nothing else reads files or the environment for settings.
 """
 
@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chipwatch.errors import ConfigError
 
@@ -47,6 +49,17 @@ class ClassifyOptions:
 
 
 @dataclass(frozen=True)
+class DaemonOptions:
+    timezone: str = "UTC"  # IANA zone for source schedules and the digest time
+    digest_time: str = "07:00"  # local time of day the daily digest goes out
+    crawl_timeout: float = 1800.0  # seconds a crawl may run before it is stopped and recorded as timed out
+    grace: float = 30.0  # seconds a crawl gets to finish cleanly when stopped
+    misfire_grace: float = 3600.0  # a run missed by up to this long (machine asleep, busy) still happens once
+    max_parallel: int = 4  # crawls at the same time
+    log_file: Path = Path("data/chipwatch.log")
+
+
+@dataclass(frozen=True)
 class MirrorOptions:
     host: str = "127.0.0.1"
     port: int = 8765
@@ -57,6 +70,7 @@ class Options:
     storage: StorageOptions = field(default_factory=StorageOptions)
     crawl: CrawlOptions = field(default_factory=CrawlOptions)
     classify: ClassifyOptions = field(default_factory=ClassifyOptions)
+    daemon: DaemonOptions = field(default_factory=DaemonOptions)
     mirror: MirrorOptions = field(default_factory=MirrorOptions)
     config_file: Path | None = None
 
@@ -65,7 +79,7 @@ class Options:
         return dataclasses.replace(self, **{section: dataclasses.replace(getattr(self, section), **changes)})
 
 
-SECTIONS = ("storage", "crawl", "classify", "mirror")
+SECTIONS = ("storage", "crawl", "classify", "daemon", "mirror")
 # Short names people expect to type; every field is also reachable as CHIPWATCH_<SECTION>_<FIELD>.
 ENV_ALIASES = {"CHIPWATCH_DB": ("storage", "db"), "CHIPWATCH_SOURCES": ("crawl", "sources")}
 
@@ -92,7 +106,20 @@ def load_options(config_file: Path | None = None, env: Mapping[str, str] | None 
             section, key = target
             values[section][key] = _coerce(section, key, raw, f"environment {name}")
     sections = {name: _SECTION_TYPES[name](**values[name]) for name in SECTIONS}
+    _check_daemon(sections["daemon"], config_file)
     return Options(**sections, config_file=config_file)
+
+
+def _check_daemon(daemon: DaemonOptions, config_file: Path | None) -> None:
+    where = f"{config_file or 'config'}: [daemon]"
+    try:
+        ZoneInfo(daemon.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{where} timezone: unknown IANA zone {daemon.timezone!r}") from None
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", daemon.digest_time):
+        raise ConfigError(f"{where} digest_time: expected HH:MM (24-hour), got {daemon.digest_time!r}")
+    if daemon.crawl_timeout <= 0 or daemon.grace < 0 or daemon.max_parallel < 1:
+        raise ConfigError(f"{where}: crawl_timeout and max_parallel must be positive, grace not negative")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -109,6 +136,7 @@ _SECTION_TYPES = {
     "storage": StorageOptions,
     "crawl": CrawlOptions,
     "classify": ClassifyOptions,
+    "daemon": DaemonOptions,
     "mirror": MirrorOptions,
 }
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -44,8 +45,17 @@ class MirrorServer(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         return f"http://{host}:{port}"
 
-    def add_route(self, path: str, body: bytes, content_type: str = "text/html", status: int = 200) -> None:
-        self.extra_routes[path] = lambda: (status, body, content_type)
+    def add_route(
+        self, path: str, body: bytes, content_type: str = "text/html", status: int = 200, delay: float = 0.0
+    ) -> None:
+        """Serve body at path (for tests: broken feeds, empty pages, a server that takes delay seconds)."""
+
+        def respond() -> Response:
+            if delay:
+                time.sleep(delay)
+            return status, body, content_type
+
+        self.extra_routes[path] = respond
 
     def log(self, request: LoggedRequest) -> None:
         with self._lock:

@@ -7,7 +7,6 @@ import hashlib
 import re
 
 import numpy
-from datasketch import MinHash
 
 from pipeline.language import to_simplified
 
@@ -17,6 +16,13 @@ ROWS = NUM_PERM // BANDS  # 16 bands of 4 rows: pairs above ~0.5 Jaccard meet in
 SHINGLE = 5
 MIN_TOKENS = 40  # shorter texts (a headline, a teaser) say too little to call anything a copy
 SEED = 20251208
+MERSENNE_PRIME = numpy.uint64((1 << 61) - 1)
+MAX_HASH = numpy.uint64((1 << 32) - 1)
+# Universal hashing a*x + b mod p, one (a, b) pair per permutation (the scheme datasketch uses; importing
+# datasketch itself pulls in scipy and would add most of a second to every crawl's start).
+_generator = numpy.random.RandomState(SEED)
+_A = _generator.randint(1, int(MERSENNE_PRIME), size=NUM_PERM, dtype=numpy.uint64)
+_B = _generator.randint(0, int(MERSENNE_PRIME), size=NUM_PERM, dtype=numpy.uint64)
 TOKEN = re.compile(r"[a-z0-9\u00c0-\u024f]+|[\u3400-\u9fff]")
 
 
@@ -31,9 +37,13 @@ def signature(text: str | None) -> numpy.ndarray | None:
     if len(words) < MIN_TOKENS:
         return None
     shingles = {" ".join(words[i : i + SHINGLE]).encode("utf-8") for i in range(len(words) - SHINGLE + 1)}
-    minhash = MinHash(num_perm=NUM_PERM, seed=SEED)
-    minhash.update_batch(sorted(shingles))
-    return minhash.hashvalues.astype(numpy.uint32)
+    hashes = numpy.fromiter(
+        (int.from_bytes(hashlib.blake2b(shingle, digest_size=4).digest(), "little") for shingle in shingles),
+        dtype=numpy.uint64,
+        count=len(shingles),
+    )
+    permuted = (hashes[:, None] * _A + _B) % MERSENNE_PRIME & MAX_HASH
+    return permuted.min(axis=0).astype(numpy.uint32)
 
 
 def band_hashes(values: numpy.ndarray) -> list[int]:

@@ -5,7 +5,7 @@
     kind = "feed"                     # which spider crawls it
     url = "https://..."
     lang = "en"                       # expected language, a hint when the page does not say
-    schedule = "0 */2 * * *"          # five-field cron, in the daemon's timezone
+    schedule = "0 */2 * * *"          # cron (minute hour day month weekday), in the daemon's timezone
     timezone = "UTC"                  # zone for feed dates that carry none (e.g. "2025-12-09 14:38:10")
     enabled = true
 
@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apscheduler.triggers.cron import CronTrigger
 
 from chipwatch.errors import ConfigError
 
@@ -125,17 +127,30 @@ def _parse_entry(entry: Any, where: str) -> Source:
     return Source(**entry)
 
 
-def cron_problem(expression: str) -> str | None:
-    """Why a five-field cron expression is invalid, or None when APScheduler accepts it."""
-    from apscheduler.triggers.cron import CronTrigger
+WEEKDAYS = {"0": "sun", "1": "mon", "2": "tue", "3": "wed", "4": "thu", "5": "fri", "6": "sat", "7": "sun"}
 
+
+def cron_trigger(expression: str, timezone: str = "UTC") -> CronTrigger:
+    """An APScheduler trigger for a standard cron expression: five fields (minute hour day month weekday),
+    or six with seconds first (for tests and very busy sources). Weekdays follow cron, where 0 and 7 are
+    Sunday (APScheduler 3 on its own would read 0 as Monday)."""
     fields = expression.split()
-    if len(fields) != 5 or not all(CRON_FIELD.match(part) for part in fields):
-        return f"{expression!r} is not a five-field cron expression (minute hour day month weekday)"
+    if len(fields) not in (5, 6) or not all(CRON_FIELD.match(part) for part in fields):
+        raise ValueError(f"{expression!r} is not a cron expression (minute hour day month weekday)")
+    second = fields[0] if len(fields) == 6 else "0"
+    minute, hour, day, month, weekday = fields[-5:]
+    weekday = re.sub(r"(?<![/\d])\d(?!\d)", lambda m: WEEKDAYS[m.group()], weekday)
+    return CronTrigger(
+        second=second, minute=minute, hour=hour, day=day, month=month, day_of_week=weekday, timezone=timezone
+    )
+
+
+def cron_problem(expression: str) -> str | None:
+    """Why a cron expression is invalid, or None when it is fine."""
     try:
-        CronTrigger.from_crontab(expression, timezone="UTC")
+        cron_trigger(expression)
     except ValueError as error:
-        return f"{expression!r}: {error}"
+        return str(error) if "cron expression" in str(error) else f"{expression!r}: {error}"
     return None
 
 

@@ -168,10 +168,16 @@ def _stories(db: sqlite_utils.Database) -> None:
     db["article_profiles"].create_index(["moment"])
 
 
+def _schedule(db: sqlite_utils.Database) -> None:
+    # When each scheduled job (a source's crawl, the digest) last ran: `run-due` and the daemon resume from it.
+    db["schedule_state"].create({"job": str, "last_run_at": str, "last_status": str}, pk="job")
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _initial),
     ("0002_labels", _labels),
     ("0003_stories", _stories),
+    ("0004_schedule", _schedule),
 ]
 
 

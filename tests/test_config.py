@@ -94,7 +94,10 @@ def test_sources_load_with_defaults(tmp_path):
             '[[source]]\nname = "b"\nkind = "feed"\nurl = "https://x.test/"\nschedule = "61 * * * *"\n',
             "field 'schedule'",
         ),
-        ('[[source]]\nname = "b"\nkind = "feed"\nurl = "https://x.test/"\nschedule = "daily"\n', "five-field cron"),
+        (
+            '[[source]]\nname = "b"\nkind = "feed"\nurl = "https://x.test/"\nschedule = "daily"\n',
+            "not a cron expression",
+        ),
         ('[[source]]\nname = "fr-bis"\nkind = "feed"\nurl = "https://x.test/"\n', "already used on line 2"),
         ('[[source]]\nname = "b"\nkind = "feed"\nurl = "ftp://x.test/"\n', "field 'url'"),
         ('[[source]]\nname = "b"\nkind = "feed"\n', "missing field 'url'"),
