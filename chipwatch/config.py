@@ -59,6 +59,49 @@ class DaemonOptions:
     log_file: Path = Path("data/chipwatch.log")
 
 
+TOPIC_IDS = (
+    "export-controls",
+    "revenue-share",
+    "legislation",
+    "china-response",
+    "china-chips",
+    "market",
+    "enforcement",
+    "industry",
+)
+ADDRESS = re.compile(
+    r"^[^@\s<>\"',;]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
+
+
+@dataclass(frozen=True)
+class Reader:
+    address: str
+    name: str = ""
+    topics: tuple[str, ...] = TOPIC_IDS
+    min_relevance: float = 0.5
+    timezone: str = ""  # empty: the daemon's timezone
+    send_empty: bool = False  # on a day with nothing new: a short note, or nothing
+
+
+@dataclass(frozen=True)
+class DigestOptions:
+    smtp_host: str = ""  # empty: digests are written to the outbox folder instead of sent
+    smtp_port: int = 0  # 0: 465 for tls, 587 for starttls, 25 for none
+    smtp_security: str = "starttls"  # none, starttls or tls
+    smtp_user: str = ""
+    # Only ever from $CHIPWATCH_SMTP_PASSWORD; never in a file, never printed (repr=False).
+    smtp_password: str = field(default="", repr=False)
+    sender: str = "chipwatch <chipwatch@localhost>"
+    unsubscribe: str = ""  # List-Unsubscribe target (mailto: or https:); default: mailto the sender
+    outbox: Path = Path("data/outbox")
+    max_items_per_topic: int = 12
+    max_bytes: int = 95_000  # Gmail clips messages over 102 KB
+    retries: int = 3
+    retry_delay: float = 2.0  # seconds, doubled after each failed attempt
+    readers: tuple[Reader, ...] = ()
+
+
 @dataclass(frozen=True)
 class MirrorOptions:
     host: str = "127.0.0.1"
@@ -71,6 +114,7 @@ class Options:
     crawl: CrawlOptions = field(default_factory=CrawlOptions)
     classify: ClassifyOptions = field(default_factory=ClassifyOptions)
     daemon: DaemonOptions = field(default_factory=DaemonOptions)
+    digest: DigestOptions = field(default_factory=DigestOptions)
     mirror: MirrorOptions = field(default_factory=MirrorOptions)
     config_file: Path | None = None
 
@@ -79,9 +123,18 @@ class Options:
         return dataclasses.replace(self, **{section: dataclasses.replace(getattr(self, section), **changes)})
 
 
-SECTIONS = ("storage", "crawl", "classify", "daemon", "mirror")
+SECTIONS = ("storage", "crawl", "classify", "daemon", "digest", "mirror")
 # Short names people expect to type; every field is also reachable as CHIPWATCH_<SECTION>_<FIELD>.
-ENV_ALIASES = {"CHIPWATCH_DB": ("storage", "db"), "CHIPWATCH_SOURCES": ("crawl", "sources")}
+ENV_ALIASES = {
+    "CHIPWATCH_DB": ("storage", "db"),
+    "CHIPWATCH_SOURCES": ("crawl", "sources"),
+    "CHIPWATCH_SMTP_HOST": ("digest", "smtp_host"),
+    "CHIPWATCH_SMTP_PORT": ("digest", "smtp_port"),
+    "CHIPWATCH_SMTP_SECURITY": ("digest", "smtp_security"),
+    "CHIPWATCH_SMTP_USER": ("digest", "smtp_user"),
+}
+# Settings that may never come from a file, only from the environment.
+ENV_ONLY = {"CHIPWATCH_SMTP_PASSWORD": ("digest", "smtp_password")}
 
 
 def load_options(config_file: Path | None = None, env: Mapping[str, str] | None = None) -> Options:
@@ -99,15 +152,75 @@ def load_options(config_file: Path | None = None, env: Mapping[str, str] | None 
             if not isinstance(entries, dict):
                 raise ConfigError(f"{config_file}: [{section}] must be a table")
             for key, value in entries.items():
-                values[section][key] = _coerce(section, key, value, f"{config_file}: [{section}] {key}")
+                where = f"{config_file}: [{section}] {key}"
+                if (section, key) in ENV_ONLY.values():
+                    raise ConfigError(f"{where}: passwords are read only from $CHIPWATCH_SMTP_PASSWORD, not from files")
+                if (section, key) == ("digest", "readers"):
+                    values[section][key] = _readers(value, f"{config_file}: [[digest.readers]]")
+                    continue
+                values[section][key] = _coerce(section, key, value, where)
+    for name, (section, key) in ENV_ONLY.items():
+        if env.get(name):
+            values[section][key] = env[name]
     for name, raw in env.items():
+        if name in ENV_ONLY:
+            continue
         target = _env_target(name)
         if target is not None:
             section, key = target
             values[section][key] = _coerce(section, key, raw, f"environment {name}")
     sections = {name: _SECTION_TYPES[name](**values[name]) for name in SECTIONS}
     _check_daemon(sections["daemon"], config_file)
+    _check_digest(sections["digest"], config_file)
     return Options(**sections, config_file=config_file)
+
+
+def _readers(value: Any, where: str) -> tuple[Reader, ...]:
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: write readers as [[digest.readers]] tables")
+    readers, seen = [], set()
+    for index, entry in enumerate(value, 1):
+        here = f"{where} #{index}"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{here}: must be a table")
+        unknown = set(entry) - {f.name for f in dataclasses.fields(Reader)}
+        if unknown:
+            raise ConfigError(f"{here}: unknown field {sorted(unknown)[0]!r}")
+        address = entry.get("address")
+        if not isinstance(address, str) or not ADDRESS.match(address.strip()):
+            raise ConfigError(f"{here}: field 'address': not an email address: {address!r}")
+        topics = entry.get("topics", list(TOPIC_IDS))
+        if not isinstance(topics, list) or not topics or any(t not in TOPIC_IDS for t in topics):
+            raise ConfigError(f"{here}: field 'topics': a list of topic ids from {', '.join(TOPIC_IDS)}")
+        relevance = entry.get("min_relevance", 0.5)
+        if isinstance(relevance, bool) or not isinstance(relevance, int | float) or not 0 <= relevance <= 1:
+            raise ConfigError(f"{here}: field 'min_relevance': a number from 0 to 1")
+        zone = entry.get("timezone", "")
+        if zone:
+            try:
+                ZoneInfo(zone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ConfigError(f"{here}: field 'timezone': unknown IANA zone {zone!r}") from None
+        send_empty = entry.get("send_empty", False)
+        if not isinstance(send_empty, bool):
+            raise ConfigError(f"{here}: field 'send_empty': true or false")
+        name = entry.get("name", "")
+        if not isinstance(name, str):
+            raise ConfigError(f"{here}: field 'name': a string")
+        address = address.strip().lower()
+        if address in seen:
+            raise ConfigError(f"{here}: field 'address': {address} is listed twice")
+        seen.add(address)
+        readers.append(Reader(address, name, tuple(topics), float(relevance), zone, send_empty))
+    return tuple(readers)
+
+
+def _check_digest(digest: DigestOptions, config_file: Path | None) -> None:
+    where = f"{config_file or 'config'}: [digest]"
+    if digest.smtp_security not in ("none", "starttls", "tls"):
+        raise ConfigError(f"{where} smtp_security: none, starttls or tls, not {digest.smtp_security!r}")
+    if digest.retries < 1 or digest.max_items_per_topic < 1 or digest.max_bytes < 10_000:
+        raise ConfigError(f"{where}: retries and max_items_per_topic must be at least 1, max_bytes at least 10000")
 
 
 def _check_daemon(daemon: DaemonOptions, config_file: Path | None) -> None:
@@ -137,6 +250,7 @@ _SECTION_TYPES = {
     "crawl": CrawlOptions,
     "classify": ClassifyOptions,
     "daemon": DaemonOptions,
+    "digest": DigestOptions,
     "mirror": MirrorOptions,
 }
 
@@ -150,7 +264,7 @@ def _env_target(name: str) -> tuple[str, str] | None:
     for section in SECTIONS:
         if rest.startswith(section + "_"):
             key = rest[len(section) + 1 :]
-            if key in _field_types(section):
+            if key in _field_types(section) and (section, key) not in ENV_ONLY.values():
                 return section, key
     return None
 

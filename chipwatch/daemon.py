@@ -33,6 +33,7 @@ from storage.schedule import last_run, record_job, settle_orphans
 log = logging.getLogger("chipwatch.daemon")
 DIGEST_JOB = "digest"
 DIGEST_CHECK = timedelta(minutes=5)
+ORPHAN_CHECK_TICKS = 20  # main-loop ticks of 0.5 s
 
 
 def now_utc() -> datetime:
@@ -132,16 +133,30 @@ class Daemon:
             signal.signal(signal.SIGINT, self._on_stop_signal)
             signal.signal(signal.SIGHUP, lambda *_: self.reload_requested.set())
             self.scheduler.start()
+            ticks = 0
             while not self.stopping.wait(0.5):
+                ticks += 1
                 if self.reload_requested.is_set():
                     self.reload_requested.clear()
                     self._reload()
+                if ticks % ORPHAN_CHECK_TICKS == 0:
+                    self._settle_orphans()
             log.info("stopping: no new runs; running crawls get %.0fs to finish", self.options.daemon.grace)
             self.scheduler.shutdown(wait=True)
             log.info("stopped")
             return 0
         finally:
             self.lock.release()
+
+    def _settle_orphans(self) -> None:
+        # Crawls that died with a previous daemon may outlive its last moments by a few seconds.
+        db = open_database(self.options.storage.db)
+        try:
+            settled = settle_orphans(db, stamp(now_utc()))
+        finally:
+            db.close()
+        if settled:
+            log.warning("%d crawl runs whose process is gone were marked failed", settled)
 
     def _reload(self) -> None:
         try:

@@ -22,6 +22,7 @@ def open_database(path: Path | str, *, migrate: bool = True, readonly: bool = Fa
         if readonly:
             if not path.exists():
                 raise StorageError(f"{path}: no database here yet (run `chipwatch crawl` or `make demo` first)")
+            _upgrade_if_needed(path)
             conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -40,6 +41,21 @@ def open_database(path: Path | str, *, migrate: bool = True, readonly: bool = Fa
         raise StorageError(f"{path}: cannot open database: {error}") from None
     except OSError as error:
         raise StorageError(f"{path}: cannot create database: {error.strerror or error}") from None
+
+
+def _upgrade_if_needed(path: Path) -> None:
+    """A database written by an older chipwatch gets the newer tables before anyone reads it."""
+    from storage.migrations import MIGRATIONS
+
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS)
+    try:
+        done = {row[0] for row in conn.execute("SELECT name FROM migrations")}
+    except sqlite3.OperationalError:
+        done = set()
+    finally:
+        conn.close()
+    if {name for name, _ in MIGRATIONS} - done:
+        open_database(path).close()
 
 
 @contextmanager

@@ -173,11 +173,37 @@ def _schedule(db: sqlite_utils.Database) -> None:
     db["schedule_state"].create({"job": str, "last_run_at": str, "last_status": str}, pk="job")
 
 
+def _digests(db: sqlite_utils.Database) -> None:
+    # One row per reader per day: sent exactly once; a failed send stays here to be retried on the next run.
+    db["digests"].create(
+        {
+            "id": int,
+            "reader": str,
+            "day": str,
+            "status": str,  # pending, sent, empty, failed
+            "delivery": str,  # smtp or outbox
+            "covers_from": str,
+            "covers_to": str,
+            "item_count": int,
+            "story_count": int,
+            "message_id": str,
+            "sent_at": str,
+            "attempts": int,
+            "error": str,
+        },
+        pk="id",
+        not_null={"reader", "day", "status"},
+        defaults={"attempts": 0, "item_count": 0, "story_count": 0},
+    )
+    db["digests"].create_index(["reader", "day"], unique=True)
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _initial),
     ("0002_labels", _labels),
     ("0003_stories", _stories),
     ("0004_schedule", _schedule),
+    ("0005_digests", _digests),
 ]
 
 

@@ -1,0 +1,135 @@
+"""Making and sending each reader's digest for a day, exactly once.
+
+A digest covers the relevant items first stored since the reader's last digest (the first one: the last
+24 hours) up to the day's digest time in the reader's timezone (or now, if that is earlier). The digests
+table holds one row per reader per day: a sent row is never sent again; a failed one is retried on the
+next run; a reader who missed days gets one digest covering all of them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from chipwatch.config import TOPIC_IDS, Options, Reader
+from chipwatch.digest.compose import Digest, compose
+from chipwatch.digest.deliver import DeliveryError, deliver, write_files
+from chipwatch.digest.render import message, render
+from storage import open_database
+from storage.digests import begin, digest_for, earliest_in_story, finish, last_sent, new_items
+
+log = logging.getLogger("chipwatch.digest")
+
+
+@dataclass
+class ReaderOutcome:
+    reader: str
+    status: str  # sent, outbox, empty, already-sent, failed, written
+    items: int = 0
+    detail: str = ""
+
+
+def utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def window(options: Options, reader: Reader, day: date, now: datetime, previous: str | None) -> tuple[str, str]:
+    zone = ZoneInfo(reader.timezone or options.daemon.timezone)
+    hour, minute = (int(x) for x in options.daemon.digest_time.split(":"))
+    end = min(datetime.combine(day, time(hour, minute), zone), now)
+    start = previous or utc(end - timedelta(hours=24))
+    return start, utc(end)
+
+
+def build(options: Options, db: object, reader: Reader, day: date, covers: tuple[str, str]) -> Digest:
+    rows = new_items(db, covers[0], covers[1], reader.min_relevance)
+    stories = sorted({row["story_id"] for row in rows if row["story_id"]})
+    zone = reader.timezone or options.daemon.timezone
+    return compose(
+        reader, day.isoformat(), rows, earliest_in_story(db, stories), zone, options.digest.max_items_per_topic, covers
+    )
+
+
+def ad_hoc_reader(address: str, options: Options) -> Reader:
+    from chipwatch.config import ADDRESS
+
+    if not ADDRESS.match(address):
+        raise DeliveryError(f"not an email address: {address!r}")
+    return Reader(address.lower(), "", TOPIC_IDS, 0.5, options.daemon.timezone, True)
+
+
+def send_digests(
+    options: Options, day: date, readers: list[Reader], now: datetime | None = None
+) -> list[ReaderOutcome]:
+    """Each reader's digest for the day, sent (or filed in the outbox) once; failures kept for retry."""
+    now = now or datetime.now(UTC)
+    outcomes = []
+    db = open_database(options.storage.db)
+    try:
+        for reader in readers:
+            outcomes.append(_send_one(options, db, reader, day, now))
+    finally:
+        db.close()
+    return outcomes
+
+
+def _send_one(options: Options, db: object, reader: Reader, day: date, now: datetime) -> ReaderOutcome:
+    existing = digest_for(db, reader.address, day.isoformat())
+    if existing and existing["status"] in ("sent", "empty"):
+        return ReaderOutcome(reader.address, "already-sent", existing["item_count"])
+    previous = last_sent(db, reader.address)
+    covers = window(options, reader, day, now, previous["covers_to"] if previous else None)
+    row = begin(db, reader.address, day.isoformat(), *covers)
+    digest = build(options, db, reader, day, covers)
+    if not digest.items and not reader.send_empty:
+        finish(db, row["id"], "empty", utc(now))
+        return ReaderOutcome(reader.address, "empty")
+    html, text = render(digest, options.digest)
+    mail = message(digest, html, text, options.digest)
+    try:
+        delivery = deliver(mail, html, options.digest, _file_name(reader, day))
+    except DeliveryError as error:
+        finish(db, row["id"], "failed", utc(now), items=digest.items, stories=digest.stories, error=str(error))
+        log.error("digest for %s on %s not sent: %s", reader.address, day, error)
+        return ReaderOutcome(reader.address, "failed", digest.items, str(error))
+    finish(
+        db,
+        row["id"],
+        "sent",
+        utc(now),
+        delivery=delivery,
+        message_id=mail["Message-ID"],
+        items=digest.items,
+        stories=digest.stories,
+    )
+    return ReaderOutcome(reader.address, "sent" if delivery == "smtp" else "outbox", digest.items)
+
+
+def preview(
+    options: Options, day: date, reader: Reader, directory: Path, now: datetime | None = None
+) -> tuple[Path, Path]:
+    """Write the digest a reader would get as .eml and .html files, recording nothing."""
+    now = now or datetime.now(UTC)
+    db = open_database(options.storage.db, readonly=True)
+    try:
+        previous = last_sent(db, reader.address)
+        covers = window(options, reader, day, now, previous["covers_to"] if previous else None)
+        digest = build(options, db, reader, day, covers)
+    finally:
+        db.close()
+    html, text = render(digest, options.digest)
+    return write_files(message(digest, html, text, options.digest), html, directory, _file_name(reader, day))
+
+
+def _file_name(reader: Reader, day: date) -> str:
+    return f"digest-{day.isoformat()}-{re.sub(r'[^a-z0-9]+', '-', reader.address.lower())}"
+
+
+def readers_for(options: Options, to: str | None) -> list[Reader]:
+    if to:
+        return [ad_hoc_reader(to.strip(), options)]
+    return list(options.digest.readers)
