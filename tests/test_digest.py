@@ -371,10 +371,10 @@ def test_the_daemon_sends_the_daily_digest_once(demo_db, tmp_path, smtp):
     inbox, port = smtp
     db = fresh_copy(demo_db, tmp_path)
     conn = sqlite3.connect(db)
-    conn.execute(
-        "UPDATE articles SET first_seen_at = ?",
-        [(datetime.now(UTC) - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")],
-    )
+    # stored an hour before today's digest time (00:00 UTC), so today's digest carries them
+    midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    stored = (midnight - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    conn.execute("UPDATE articles SET first_seen_at = ?", [stored])
     conn.commit()
     conn.close()
     (tmp_path / "sources.toml").write_text(
