@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chipwatch.errors import ConfigError
+from pipeline.rules import TOPIC_IDS
 
 DEFAULT_CONFIG_FILE = Path("chipwatch.toml")
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -59,16 +60,6 @@ class DaemonOptions:
     log_file: Path = Path("data/chipwatch.log")
 
 
-TOPIC_IDS = (
-    "export-controls",
-    "revenue-share",
-    "legislation",
-    "china-response",
-    "china-chips",
-    "market",
-    "enforcement",
-    "industry",
-)
 ADDRESS = re.compile(
     r"^[^@\s<>\"',;]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
 )

@@ -8,6 +8,7 @@ import sys
 import tempfile
 import urllib.request
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -85,6 +86,7 @@ def _is_mirror(base: str) -> bool:
 
 def format_report(report: DemoReport) -> str:
     summary = report.summary
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
     lines = ["", "chipwatch demo — done", ""]
     failed = [r for r in report.results if r.status != "ok"]
     new = sum(r.items_new for r in report.results)
@@ -95,7 +97,7 @@ def format_report(report: DemoReport) -> str:
     )
     lines.append(
         f"database: {report.db} — {summary['articles']} articles ({summary['relevant']} relevant), "
-        f"{summary['copies']} copies"
+        f"{summary['copies']} copies, {summary['stories']} stories"
     )
     for title, key in (
         ("by source", "by_source"),
@@ -112,5 +114,8 @@ def format_report(report: DemoReport) -> str:
         f"  .venv/bin/chipwatch --db {report.db} search H200",
         f"  .venv/bin/chipwatch --db {report.db} search 英伟达 --lang zh",
         f"  .venv/bin/chipwatch --db {report.db} search --topic china-response --format json",
+        f"  .venv/bin/chipwatch --db {report.db} stories",
+        # The demo's items were first stored just now: tomorrow's digest is the one that carries them.
+        f"  .venv/bin/chipwatch --db {report.db} digest --to you@example.org --date {tomorrow} --preview",
     ]
     return "\n".join(lines) + "\n"

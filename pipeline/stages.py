@@ -39,6 +39,28 @@ class DuplicateItem(DropItem):
     """The same article was already handled in this crawl: dropped, but not an error."""
 
 
+class DatabaseStage:
+    """A stage that needs the database: it opens its own connection for the crawl and closes it after."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = db_path
+        self.db = None
+
+    @staticmethod
+    def db_path_from(crawler: Any) -> Path:
+        db = crawler.settings.get("CHIPWATCH_DB")
+        if not db:
+            raise NotConfigured("no database (CHIPWATCH_DB)")
+        return Path(db)
+
+    def open_spider(self) -> None:
+        self.db = open_database(self.db_path)
+
+    def close_spider(self) -> None:
+        if self.db is not None:
+            self.db.close()
+
+
 class ExtractStage:
     """Body text and metadata from the page, with the feed entry as fallback."""
 
@@ -107,25 +129,17 @@ class NormaliseStage:
         return item
 
 
-class DedupeStage:
+class DedupeStage(DatabaseStage):
     """One article per canonical URL in a crawl; pages that copy a stored article (the same text, or a
     syndicated version with small edits) become copies of it instead of articles of their own."""
 
     def __init__(self, db_path: Path) -> None:
-        self.db_path = db_path
-        self.db = None
+        super().__init__(db_path)
         self.seen: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> DedupeStage:
-        return cls(Path(crawler.settings.get("CHIPWATCH_DB")))
-
-    def open_spider(self) -> None:
-        self.db = open_database(self.db_path)
-
-    def close_spider(self) -> None:
-        if self.db is not None:
-            self.db.close()
+        return cls(cls.db_path_from(crawler))
 
     def process_item(self, item: Any) -> Any:
         adapter = ItemAdapter(item)
@@ -182,26 +196,12 @@ class EntitiesStage:
         return item
 
 
-class StoreStage:
-    """Upsert into SQLite keyed on canonical URL (or record an exact copy); one transaction per item."""
-
-    def __init__(self, db_path: Path) -> None:
-        self.db_path = db_path
-        self.db = None
+class StoreStage(DatabaseStage):
+    """Upsert into SQLite keyed on canonical URL (or record a copy); one transaction per item."""
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> StoreStage:
-        db = crawler.settings.get("CHIPWATCH_DB")
-        if not db:
-            raise NotConfigured("no database (CHIPWATCH_DB)")
-        return cls(Path(db))
-
-    def open_spider(self) -> None:
-        self.db = open_database(self.db_path)
-
-    def close_spider(self) -> None:
-        if self.db is not None:
-            self.db.close()
+        return cls(cls.db_path_from(crawler))
 
     def process_item(self, item: Any) -> Any:
         adapter = ItemAdapter(item)
@@ -232,30 +232,19 @@ class StoreStage:
         return item
 
 
-class StoryStage:
+class StoryStage(DatabaseStage):
     """New relevant articles join the open story they continue (a follow-up) or start a new one."""
 
     def __init__(self, db_path: Path, idf: dict[str, float], entity_idf: dict[str, float]) -> None:
-        self.db_path = db_path
+        super().__init__(db_path)
         self.idf = idf
         self.entity_idf = entity_idf
-        self.db = None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> StoryStage:
-        db = crawler.settings.get("CHIPWATCH_DB")
-        if not db:
-            raise NotConfigured("no database (CHIPWATCH_DB)")
         model = crawler.settings.get("CHIPWATCH_MODEL")
         linear = load_linear(Path(model)) if model else None
-        return cls(Path(db), linear.idf if linear else {}, linear.entity_idf if linear else {})
-
-    def open_spider(self) -> None:
-        self.db = open_database(self.db_path)
-
-    def close_spider(self) -> None:
-        if self.db is not None:
-            self.db.close()
+        return cls(cls.db_path_from(crawler), linear.idf if linear else {}, linear.entity_idf if linear else {})
 
     def process_item(self, item: Any) -> Any:
         adapter = ItemAdapter(item)

@@ -170,20 +170,8 @@ def published_at(db: sqlite_utils.Database, article_id: int) -> str | None:
 def promote_original(db: sqlite_utils.Database, article_id: int, record: dict[str, Any]) -> None:
     """An earlier-published page carries the same article as a stored one: it becomes the article (same id,
     story and topics) and the page stored so far becomes its copy. Readers then see the original."""
-    keep = (
-        "canonical_url",
-        "url",
-        "source",
-        "title",
-        "text",
-        "summary",
-        "authors",
-        "published_at",
-        "updated_at",
-        "fetched_at",
-        "lang",
-        "content_hash",
-    )
+    # The page's own fields move over; what was decided about the article (relevance, topics) stays.
+    keep = [c for c in ARTICLE_COLUMNS if c not in ("relevant", "relevance", "model_version")]
     values = {column: record.get(column) for column in keep}
     if isinstance(values["authors"], list):
         values["authors"] = json.dumps(values["authors"], ensure_ascii=False)

@@ -17,6 +17,7 @@ def database_summary(db: sqlite_utils.Database) -> dict[str, Any]:
         "articles": db.execute("SELECT count(*) FROM articles").fetchone()[0],
         "relevant": db.execute("SELECT count(*) FROM articles WHERE relevant = 1").fetchone()[0],
         "copies": db.execute("SELECT count(*) FROM copies").fetchone()[0],
+        "stories": db.execute("SELECT count(*) FROM stories").fetchone()[0],
         "by_source": pairs("SELECT source, count(*) FROM articles GROUP BY source ORDER BY 2 DESC, 1"),
         "by_topic": pairs(
             "SELECT t.topic, count(*) FROM article_topics t JOIN articles a ON a.id = t.article_id "
