@@ -67,6 +67,12 @@ def demo_db(tmp_path_factory, mirror):
     conn.execute("UPDATE articles SET first_seen_at = '2025-12-09T20:00:00Z'")
     for title, article_id in zip(HOSTILE, (1, 2), strict=True):
         conn.execute("UPDATE articles SET title = ?, relevant = 1, relevance = 0.99 WHERE id = ?", [title, article_id])
+        # whatever these two articles were about, they are now shown under export controls
+        conn.execute(
+            "INSERT OR REPLACE INTO article_topics (article_id, topic, score, evidence) "
+            "VALUES (?, 'export-controls', 0.9, '[]')",
+            [article_id],
+        )
     conn.execute("UPDATE articles SET canonical_url = 'javascript:alert(1)' WHERE id = 2")
     conn.commit()
     conn.close()
