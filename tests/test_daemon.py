@@ -67,10 +67,14 @@ def start_daemon(config: Path) -> subprocess.Popen[bytes]:
 
 
 def runs(db: Path) -> list[tuple]:
+    """The crawl runs so far (none while the daemon is still creating the database)."""
     conn = sqlite3.connect(db)
-    rows = conn.execute("SELECT source, status, pid FROM crawl_runs ORDER BY id").fetchall()
-    conn.close()
-    return rows
+    try:
+        return conn.execute("SELECT source, status, pid FROM crawl_runs ORDER BY id").fetchall()
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        conn.close()
 
 
 def wait_for(predicate, timeout: float = 30.0) -> bool:
