@@ -32,21 +32,36 @@ class LinearModel:
     entity_idf: dict[str, float] = field(default_factory=dict)
 
     def scores(self, title: str, text: str) -> tuple[dict[str, float], dict[str, float]]:
-        """Probability per label, and the item's normalised feature vector (for explaining a label)."""
-        counts = analyze(title, text)
-        idf = self.idf
-        vector = {f: (1.0 + math.log(n)) * idf[f] for f, n in counts.items() if f in idf}
-        norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
+        """Probability per label, and the item's weighted features (to explain a label, see strongest_features)."""
+        idf, index = self.idf, self._rows
+        weighted: dict[str, float] = {}
         rows, values = [], []
-        index = self._rows
-        for feature, value in vector.items():
+        squares = 0.0
+        for feature, count in analyze(title, text).items():
+            weight = idf.get(feature)
+            if weight is None:
+                continue
+            value = (1.0 + math.log(count)) * weight
+            weighted[feature] = value
+            squares += value * value
             row = index.get(feature)
             if row is not None:
                 rows.append(row)
-                values.append(value / norm)
-        totals = self._intercepts + (numpy.asarray(values) @ self._matrix[rows] if rows else 0.0)
+                values.append(value)
+        norm = math.sqrt(squares) or 1.0
+        totals = self._intercepts + (numpy.asarray(values) @ self._matrix[rows] / norm if rows else 0.0)
         probabilities = {label: _sigmoid(float(total)) for label, total in zip(self.labels, totals, strict=True)}
-        return probabilities, {feature: value / norm for feature, value in vector.items()}
+        return probabilities, weighted
+
+    def strongest_features(self, weighted: dict[str, float], label: str, count: int) -> list[str]:
+        """The features that pushed label up most in this item."""
+        index = self.labels.index(label)
+        parts = []
+        for feature, value in weighted.items():
+            weights = self.weights.get(feature)
+            if weights is not None and value * weights[index] > 0:
+                parts.append((value * weights[index], feature))
+        return [feature for _, feature in sorted(parts, reverse=True)[:count]]
 
     @cached_property
     def _rows(self) -> dict[str, int]:
@@ -59,16 +74,6 @@ class LinearModel:
     @cached_property
     def _intercepts(self) -> numpy.ndarray:
         return numpy.array(self.intercepts, dtype=numpy.float64)
-
-    def strongest_features(self, vector: dict[str, float], label: str, count: int) -> list[str]:
-        """The features that pushed label up most in this item."""
-        index = self.labels.index(label)
-        parts = []
-        for feature, value in vector.items():
-            weights = self.weights.get(feature)
-            if weights is not None and value * weights[index] > 0:
-                parts.append((value * weights[index], feature))
-        return [feature for _, feature in sorted(parts, reverse=True)[:count]]
 
     def to_json(self) -> dict[str, Any]:
         return {

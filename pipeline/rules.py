@@ -79,6 +79,14 @@ class RuleModel:
         phrases = [p for group in self.groups.values() for p in group] + [p for t in self.topics for p in t.phrases]
         return tuple(sorted({phrase.literal for phrase in phrases}))
 
+    @cached_property
+    def literals_by_start(self) -> dict[str, tuple[str, ...]]:
+        """Literals keyed by their first two characters (or one, for one-character literals)."""
+        table: dict[str, list[str]] = {}
+        for literal in self.literals:
+            table.setdefault(literal[:2], []).append(literal)
+        return {key: tuple(values) for key, values in table.items()}
+
 
 @dataclass
 class RuleScores:
@@ -175,7 +183,14 @@ def score_rules(model: RuleModel, title: str | None, text: str | None) -> RuleSc
     text_hay, text_original = _prepare(text)
     # One pass over the distinct literals finds the few phrases worth a regex; most never occur.
     both = f"{title_hay}\n{text_hay}"
-    present = {literal for literal in model.literals if literal in both}
+    # Only literals whose first two characters occur anywhere are worth a substring search.
+    starts = {both[i : i + 2] for i in range(len(both))} | set(both)  # one-character literals (涨) too
+    present = {
+        literal
+        for key in starts.intersection(model.literals_by_start)
+        for literal in model.literals_by_start[key]
+        if literal in both
+    }
 
     def weigh(phrases: tuple[Phrase, ...]) -> tuple[float, dict[str, tuple[float, str]]]:
         table = model.by_literal[id(phrases)]
