@@ -26,6 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from chipwatch.config import Options
 from chipwatch.lock import DaemonLock
 from chipwatch.runner import run_crawl
+from pipeline.dates import to_utc_iso
 from spiders.sources import Source, cron_trigger, load_sources
 from storage import open_database
 from storage.schedule import last_run, record_job, settle_orphans
@@ -41,7 +42,7 @@ def now_utc() -> datetime:
 
 
 def stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return to_utc_iso(moment)
 
 
 def digest_due(options: Options, now: datetime, last: str | None) -> str | None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from chipwatch.config import Options
 from chipwatch.errors import ChipwatchError, QueryError
 from pipeline.classify import Classifier, classify, load_classifier
+from pipeline.dates import utc_now_iso
 from pipeline.evaluate import GroupScores, evaluate, format_report
 from pipeline.labelled import LabelledItem, load_corpus, load_labelled_file
 from pipeline.linear import save_linear
@@ -143,4 +143,4 @@ def reclassify(options: Options, since: str | None) -> ReclassifyResult:
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_now_iso()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
+from pipeline.dates import utc_now_iso
 from pipeline.stages import DuplicateItem
 from spiders.signals import fetch_failed
 from storage import open_database
@@ -20,7 +20,7 @@ CLOSE_REASONS = {"finished": "ok", "shutdown": "cancelled", "closespider_timeout
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_now_iso()
 
 
 class CrawlRunRecorder:

@@ -16,9 +16,9 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from chipwatch.config import Options
+from pipeline.dates import utc_now_iso
 from storage import open_database
 from storage.schedule import settle_runs
 
@@ -77,7 +77,7 @@ def run_crawl(options: Options, source: str, stopping: threading.Event) -> Outco
     child.wait()
     reader.join(timeout=2)
     seconds = time.monotonic() - started
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = utc_now_iso()
     db = open_database(options.storage.db)
     try:
         if stopped_for:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from chipwatch.config import Options
+from pipeline.dates import to_utc_iso
 from spiders.sources import cron_trigger, load_sources
 from storage import open_database
 
@@ -17,7 +18,7 @@ def status_report(options: Options, now: datetime | None = None) -> dict[str, An
     sources = load_sources(options.crawl.sources)
     db = open_database(options.storage.db, readonly=True)
     try:
-        since = (now - timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        since = to_utc_iso(now - timedelta(hours=24))
         rows = []
         for source in sources:
             last = db.execute(

@@ -91,6 +91,11 @@ def to_utc_iso(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def utc_now_iso() -> str:
+    """This moment as to_utc_iso writes it."""
+    return to_utc_iso(datetime.now(UTC))
+
+
 def is_future(moment: datetime, now: datetime | None = None, slack: timedelta = timedelta(days=1)) -> bool:
     """Later than now plus slack: a wrong date, not a scoop."""
     return moment > (now or datetime.now(UTC)) + slack

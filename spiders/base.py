@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from twisted.internet.error import (
 from twisted.python.failure import Failure
 
 from chipwatch.errors import ConfigError
+from pipeline.dates import utc_now_iso
 from pipeline.items import ArticleItem
 from spiders.signals import fetch_failed
 from spiders.sources import Source, load_sources, select_sources
@@ -78,7 +78,7 @@ class SourceSpider(scrapy.Spider):
             url=response.url,
             body=response.body,
             content_type=_header(response, "Content-Type"),
-            fetched_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            fetched_at=utc_now_iso(),
             source_lang=self.source.lang,
             source_timezone=self.source.timezone,
             **feed_fields,

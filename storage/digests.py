@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import sqlite_utils
@@ -104,7 +103,3 @@ def earliest_in_story(db: sqlite_utils.Database, story_ids: list[int]) -> dict[i
         if rows:
             result[story_id] = rows[0]
     return result
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)

@@ -125,11 +125,8 @@ def list_stories(
         where.append("EXISTS (SELECT 1 FROM json_each(stories.topics) WHERE value = ?)")
         params.append(topic)
     sql = "SELECT * FROM stories" + (" WHERE " + " AND ".join(where) if where else "")
-    rows = list(db.query(sql + " ORDER BY last_seen DESC, id DESC LIMIT ?", [*params, limit]))
-    for row in rows:
-        for key in ("outlets", "languages", "topics"):
-            row[key] = json.loads(row[key] or "[]")
-    return rows
+    rows = db.query(sql + " ORDER BY last_seen DESC, id DESC LIMIT ?", [*params, limit])
+    return [_decoded(row) for row in rows]
 
 
 def story_articles(db: sqlite_utils.Database, story_id: int) -> list[dict[str, Any]]:
@@ -162,7 +159,11 @@ def get_story(db: sqlite_utils.Database, story_id: int) -> dict[str, Any] | None
     rows = list(db.query("SELECT * FROM stories WHERE id = ?", [story_id]))
     if not rows:
         return None
-    row = rows[0]
+    return _decoded(rows[0])
+
+
+def _decoded(row: dict[str, Any]) -> dict[str, Any]:
+    """A stories row with its JSON lists read."""
     for key in ("outlets", "languages", "topics"):
         row[key] = json.loads(row[key] or "[]")
     return row

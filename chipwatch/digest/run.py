@@ -19,6 +19,7 @@ from chipwatch.config import TOPIC_IDS, Options, Reader
 from chipwatch.digest.compose import Digest, compose
 from chipwatch.digest.deliver import DeliveryError, deliver, write_files
 from chipwatch.digest.render import message, render
+from pipeline.dates import to_utc_iso
 from storage import open_database
 from storage.digests import begin, digest_for, earliest_in_story, finish, last_sent, new_items
 
@@ -34,7 +35,7 @@ class ReaderOutcome:
 
 
 def utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return to_utc_iso(moment)
 
 
 def window(options: Options, reader: Reader, day: date, now: datetime, previous: str | None) -> tuple[str, str]:
