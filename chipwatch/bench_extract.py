@@ -1,0 +1,132 @@
+"""`chipwatch bench-extract`: article-body quality and speed on a benchmark of real pages, beside trafilatura.
+
+The benchmark directory holds `ground-truth.json` ({id: {"articleBody", "url"}}) and `html/<id>.html.gz`
+(the scrapinghub article-extraction-benchmark layout). Scoring follows that benchmark's published table:
+4-token shingles, per-page counts normalised so every page weighs the same, precision and recall averaged
+over pages, F1 from the two means.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from chipwatch.errors import ChipwatchError
+
+TOKEN = re.compile(r"\w+")
+SHINGLE = 4
+
+
+@dataclass(frozen=True)
+class BenchmarkPage:
+    id: str
+    url: str
+    html: bytes
+    expected: str
+
+
+@dataclass(frozen=True)
+class Score:
+    f1: float
+    precision: float
+    recall: float
+
+
+@dataclass(frozen=True)
+class ExtractorRun:
+    name: str
+    score: Score
+    pages: int
+    seconds: float
+
+    @property
+    def pages_per_second(self) -> float:
+        return self.pages / self.seconds if self.seconds else 0.0
+
+
+def load_benchmark(directory: Path, limit: int | None = None) -> list[BenchmarkPage]:
+    """The benchmark's pages with their expected bodies, in id order."""
+    truth_file = directory / "ground-truth.json"
+    try:
+        truth = json.loads(truth_file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ChipwatchError(f"{truth_file}: not found (is {directory} an article-extraction benchmark?)") from None
+    except (OSError, ValueError) as error:
+        raise ChipwatchError(f"{truth_file}: cannot read: {error}") from None
+    pages = []
+    for page_id in sorted(truth)[:limit]:
+        path = directory / "html" / f"{page_id}.html.gz"
+        try:
+            html = gzip.decompress(path.read_bytes())
+        except (OSError, EOFError) as error:
+            raise ChipwatchError(f"{path}: cannot read: {error}") from None
+        entry = truth[page_id]
+        pages.append(BenchmarkPage(page_id, entry.get("url", ""), html, entry.get("articleBody", "")))
+    if not pages:
+        raise ChipwatchError(f"{truth_file}: no pages")
+    return pages
+
+
+def shingles(text: str | None) -> Counter[tuple[str, ...]]:
+    tokens = TOKEN.findall(text or "")
+    return Counter(tuple(tokens[i : i + SHINGLE]) for i in range(len(tokens) - SHINGLE + 1))
+
+
+def score(pairs: Iterable[tuple[str | None, str]]) -> Score:
+    """Score (predicted, expected) bodies the way the benchmark's table does."""
+    precisions: list[float] = []
+    recalls: list[float] = []
+    for predicted, expected in pairs:
+        got, want = shingles(predicted), shingles(expected)
+        shared = sum((got & want).values())
+        false_pos = sum(got.values()) - shared
+        false_neg = sum(want.values()) - shared
+        if false_pos == 0 and false_neg == 0:
+            precisions.append(1.0)
+            recalls.append(1.0)
+            continue
+        if shared + false_pos:
+            precisions.append(shared / (shared + false_pos))
+        if shared + false_neg:
+            recalls.append(shared / (shared + false_neg))
+    precision = sum(precisions) / len(precisions) if precisions else 0.0
+    recall = sum(recalls) / len(recalls) if recalls else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return Score(f1, precision, recall)
+
+
+def run_extractor(name: str, extract: Callable[[BenchmarkPage], str | None], pages: list[BenchmarkPage]) -> ExtractorRun:
+    predictions = []
+    started = time.perf_counter()
+    for page in pages:
+        predictions.append(extract(page))
+    seconds = time.perf_counter() - started
+    return ExtractorRun(name, score(zip(predictions, (page.expected for page in pages))), len(pages), seconds)
+
+
+def chipwatch_body(page: BenchmarkPage) -> str | None:
+    """The pipeline's own extraction, as the crawl runs it (metadata and language included)."""
+    from pipeline.extract import extract_page
+
+    return extract_page(page.html, page.url, find_text_date=False).text
+
+
+def trafilatura_body(page: BenchmarkPage) -> str | None:
+    """trafilatura alone with its defaults: the reference."""
+    import trafilatura
+
+    return trafilatura.extract(page.html, url=page.url)
+
+
+def run(directory: Path, limit: int | None = None) -> list[ExtractorRun]:
+    """Both extractors over the same pages; the reference runs first so imports and caches are warm for neither."""
+    pages = load_benchmark(directory, limit)
+    chipwatch_body(pages[0])
+    trafilatura_body(pages[0])
+    return [run_extractor("trafilatura", trafilatura_body, pages), run_extractor("chipwatch", chipwatch_body, pages)]
