@@ -101,13 +101,15 @@ def score(pairs: Iterable[tuple[str | None, str]]) -> Score:
     return Score(f1, precision, recall)
 
 
-def run_extractor(name: str, extract: Callable[[BenchmarkPage], str | None], pages: list[BenchmarkPage]) -> ExtractorRun:
+def run_extractor(
+    name: str, extract: Callable[[BenchmarkPage], str | None], pages: list[BenchmarkPage]
+) -> ExtractorRun:
     predictions = []
     started = time.perf_counter()
     for page in pages:
         predictions.append(extract(page))
     seconds = time.perf_counter() - started
-    return ExtractorRun(name, score(zip(predictions, (page.expected for page in pages))), len(pages), seconds)
+    return ExtractorRun(name, score(zip(predictions, (page.expected for page in pages), strict=True)), len(pages), seconds)
 
 
 def chipwatch_body(page: BenchmarkPage) -> str | None:
