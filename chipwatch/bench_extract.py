@@ -109,7 +109,9 @@ def run_extractor(
     for page in pages:
         predictions.append(extract(page))
     seconds = time.perf_counter() - started
-    return ExtractorRun(name, score(zip(predictions, (page.expected for page in pages), strict=True)), len(pages), seconds)
+    return ExtractorRun(
+        name, score(zip(predictions, (page.expected for page in pages), strict=True)), len(pages), seconds
+    )
 
 
 def chipwatch_body(page: BenchmarkPage) -> str | None:
