@@ -37,6 +37,8 @@ class CrawlOptions:
     download_timeout: float = 30.0
     max_page_bytes: int = 8 * 1024 * 1024
     retries: int = 2
+    retry_backoff: float = 1.0  # seconds before the first retry, doubling with each
+    max_retry_after: float = 120.0  # longest Retry-After (429/503) a crawl waits; longer ones fail the request
     obey_robots: bool = True
     autothrottle: bool = True
 
@@ -161,6 +163,7 @@ def load_options(config_file: Path | None = None, env: Mapping[str, str] | None 
             section, key = target
             values[section][key] = _coerce(section, key, raw, f"environment {name}")
     sections = {name: _SECTION_TYPES[name](**values[name]) for name in SECTIONS}
+    _check_crawl(sections["crawl"], config_file)
     _check_daemon(sections["daemon"], config_file)
     _check_digest(sections["digest"], config_file)
     return Options(**sections, config_file=config_file)
@@ -212,6 +215,16 @@ def _check_digest(digest: DigestOptions, config_file: Path | None) -> None:
         raise ConfigError(f"{where} smtp_security: none, starttls or tls, not {digest.smtp_security!r}")
     if digest.retries < 1 or digest.max_items_per_topic < 1 or digest.max_bytes < 10_000:
         raise ConfigError(f"{where}: retries and max_items_per_topic must be at least 1, max_bytes at least 10000")
+
+
+def _check_crawl(crawl: CrawlOptions, config_file: Path | None) -> None:
+    where = f"{config_file or 'config'}: [crawl]"
+    if not 1 <= crawl.concurrent_per_domain <= 4:
+        raise ConfigError(f"{where} concurrent_per_domain: 1 to 4 (be polite), got {crawl.concurrent_per_domain}")
+    if crawl.download_timeout <= 0 or crawl.max_page_bytes < 10_000 or crawl.retries < 0:
+        raise ConfigError(f"{where}: download_timeout must be positive, max_page_bytes at least 10000, retries >= 0")
+    if crawl.retry_backoff < 0 or crawl.max_retry_after < 0:
+        raise ConfigError(f"{where}: retry_backoff and max_retry_after must not be negative")
 
 
 def _check_daemon(daemon: DaemonOptions, config_file: Path | None) -> None:

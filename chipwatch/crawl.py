@@ -12,13 +12,20 @@ from scrapy.crawler import CrawlerProcess
 from chipwatch.config import Options
 from chipwatch.progress import Progress
 from chipwatch.scrapy_settings import scrapy_settings
+from spiders.federal_register import FederalRegisterSpider
 from spiders.feeds import FeedSpider
+from spiders.listings import ListingSpider
+from spiders.search_feeds import SearchFeedSpider
+from spiders.sitemaps import SitemapSpider
 from spiders.sources import Source, load_sources, select_sources
 from storage import open_database
 from storage.crawl_runs import errors_for_run, get_run
 from storage.sources import sync_sources
 
-SPIDERS = {"feed": FeedSpider}
+SPIDERS = {
+    spider.kind: spider
+    for spider in (FeedSpider, SearchFeedSpider, SitemapSpider, FederalRegisterSpider, ListingSpider)
+}
 
 
 @dataclass

@@ -33,6 +33,13 @@ def scrapy_settings(options: Options, *, log_level: str = "WARNING") -> dict[str
         "DOWNLOAD_WARNSIZE": 0,
         "RETRY_ENABLED": crawl.retries > 0,
         "RETRY_TIMES": crawl.retries,
+        "DOWNLOADER_MIDDLEWARES": {
+            "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+            "spiders.middlewares.PoliteRetryMiddleware": 550,
+        },
+        "CHIPWATCH_RETRY_BACKOFF": crawl.retry_backoff,
+        "CHIPWATCH_MAX_RETRY_AFTER": crawl.max_retry_after,
+        "REDIRECT_MAX_TIMES": 5,
         "AUTOTHROTTLE_ENABLED": crawl.autothrottle,
         "AUTOTHROTTLE_START_DELAY": 0.5,
         "AUTOTHROTTLE_MAX_DELAY": 30.0,

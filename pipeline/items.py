@@ -20,6 +20,9 @@ class ArticleItem:
     feed_summary: str | None = None
     feed_published: str | None = None
     feed_authors: list[str] = field(default_factory=list)
+    publisher: str | None = None
+    # False for an entry stored from what its feed says (a search result whose article cannot be reached).
+    page_fetched: bool = True
     # Filled by ExtractStage.
     html_encoding: str | None = None
     body_extracted: bool = False  # False when text is only the feed's summary

@@ -93,6 +93,7 @@ class RuleScores:
     relevance: float
     # topic id -> (score 0..1, phrases that matched, strongest first)
     topics: dict[str, tuple[float, list[str]]] = field(default_factory=dict)
+    subject: float = 0.0  # weight of the subject phrases found (chips, chipmakers), uncapped
 
 
 def load_rules(path: Path) -> RuleModel:
@@ -214,7 +215,7 @@ def score_rules(model: RuleModel, title: str | None, text: str | None) -> RuleSc
         if total > 0:
             evidence = [seen for _, seen in sorted(scored.values(), key=lambda pair: -pair[0])]
             topics[topic.id] = (1 - math.exp(-total / TOPIC_SCALE), _unique(evidence)[:MAX_EVIDENCE])
-    return RuleScores(relevance, topics)
+    return RuleScores(relevance, topics, group_scores["subject"])
 
 
 def _unique(values: list[str]) -> list[str]:

@@ -20,7 +20,7 @@ from pipeline.dates import is_future, parse_date, to_utc_iso
 from pipeline.entities import extract_entities
 from pipeline.extract import extract_page
 from pipeline.grouping import assign_story, find_copy, fingerprint_record
-from pipeline.language import normalise_lang
+from pipeline.language import detect_language, normalise_lang
 from pipeline.linear import load_linear
 from pipeline.metadata import clean_authors
 from pipeline.urls import choose_canonical
@@ -73,6 +73,8 @@ class ExtractStage:
 
     def process_item(self, item: Any) -> Any:
         adapter = ItemAdapter(item)
+        if not adapter["page_fetched"]:
+            return self._from_entry(adapter, item)
         page = extract_page(
             adapter["body"],
             adapter["url"],
@@ -96,6 +98,18 @@ class ExtractStage:
         adapter["canonical_url"] = choose_canonical(adapter["url"], page.canonical_url)
         adapter["html_encoding"] = page.encoding
         adapter["body"] = b""  # the page is no longer needed; keep memory flat on long crawls
+        return item
+
+    def _from_entry(self, adapter: ItemAdapter, item: Any) -> Any:
+        if not adapter["feed_title"]:
+            raise DropItem(f"entry without a title at {adapter['url']}")
+        adapter["title"] = adapter["feed_title"]
+        adapter["text"] = adapter["feed_summary"]
+        adapter["authors"] = clean_authors(adapter["feed_authors"] or [])
+        adapter["published_raw"] = adapter["feed_published"]
+        text = f"{adapter['feed_title']}\n{adapter['feed_summary'] or ''}"
+        adapter["lang"] = detect_language(text, None, adapter["source_lang"])
+        adapter["canonical_url"] = choose_canonical(adapter["url"], None)
         return item
 
     def _warn(self, adapter: ItemAdapter, kind: str, message: str) -> None:

@@ -1,7 +1,10 @@
-"""What every chipwatch spider shares: its source, the stored-URL check, and error reporting."""
+"""What every chipwatch spider shares: its source, conditional GET, which entries are worth a request
+(new, on an allowed site, recent enough, past the prefilter), and error reporting."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +21,16 @@ from twisted.internet.error import (
 from twisted.python.failure import Failure
 
 from chipwatch.errors import ConfigError
-from pipeline.dates import utc_now_iso
+from pipeline.dates import parse_date, utc_now_iso
 from pipeline.items import ArticleItem
+from pipeline.prefilter import Prefilter, load_prefilter
+from spiders.entries import Entry
+from spiders.links import allowed_sites, link_allowed
 from spiders.signals import fetch_failed
 from spiders.sources import Source, load_sources, select_sources
 from storage import open_database
-from storage.articles import is_stored
+from storage.articles import stored_since
+from storage.sources import get_validators, save_validators
 
 FAILURE_KINDS = (
     (HttpError, "http"),
@@ -44,9 +51,13 @@ class SourceSpider(scrapy.Spider):
         self._source_arg = source
         self.source: Source | None = source if isinstance(source, Source) else None
         self._db = None
-        self.skipped_stored = 0
-        self.skipped_by_policy = 0
+        self.skipped: dict[str, int] = {"stored": 0, "policy": 0, "prefilter": 0, "old": 0, "offsite": 0}
         self.source_failed = False
+        self.not_modified = False
+        self.entry_failures = 0
+        self._validators: tuple[str | None, str | None] | None = None
+        self._prefilter: Prefilter | None = None
+        self._sites: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SourceSpider:
@@ -56,38 +67,142 @@ class SourceSpider(scrapy.Spider):
         if spider.source.kind != spider.kind:
             raise ConfigError(f"source {spider.source.name!r} is of kind {spider.source.kind!r}, not {spider.kind!r}")
         spider.db_path = Path(crawler.settings.get("CHIPWATCH_DB"))
+        spider._sites = allowed_sites(spider.source.url, spider.source.domains)
+        # Scrapy's offsite filter also stops redirects that leave the allowed sites.
+        spider.allowed_domains = None if spider.source.any_domain else sorted(spider._sites)
+        if spider.source.prefilter:
+            spider._prefilter = load_prefilter(Path(crawler.settings.get("CHIPWATCH_TOPICS")))
         return spider
 
-    def already_stored(self, url: str) -> bool:
-        """The one question spiders ask the database: is this page stored already?"""
+    @property
+    def db(self) -> Any:
         if self._db is None:
             self._db = open_database(self.db_path)
-        stored = is_stored(self._db, url)
-        if stored:
-            self.skipped_stored += 1
-        return stored
+        return self._db
 
-    def closed(self, reason: str) -> None:
-        if self._db is not None:
-            self._db.close()
+    @property
+    def skipped_stored(self) -> int:
+        return self.skipped["stored"]
 
-    def article_item(self, response: Response, **feed_fields: Any) -> ArticleItem:
+    # -- the source's own document, fetched conditionally -------------------------------------------------
+
+    def source_request(self, callback: Any, url: str | None = None, **meta: Any) -> scrapy.Request:
+        """The request for the source's discovery document, conditional on what the server sent last time."""
+        assert self.source is not None
+        headers = {}
+        if url is None:
+            etag, last_modified = get_validators(self.db, self.source.name)
+            if etag:
+                headers["If-None-Match"] = etag
+            if last_modified:
+                headers["If-Modified-Since"] = last_modified
+        return scrapy.Request(
+            url or self.source.url,
+            callback=callback,
+            errback=self.on_request_error,
+            headers=headers,
+            dont_filter=True,
+            meta={"chipwatch_source_request": True, "handle_httpstatus_list": [304], **meta},
+        )
+
+    def unchanged(self, response: Response) -> bool:
+        """True for a 304: nothing more to do. Otherwise remembers the validators to save after a clean run."""
+        if response.status == 304:
+            self.not_modified = True
+            self.logger.info("%s: not modified since the last run", response.url)
+            return True
+        if response.url == self.source.url or response.request.url == self.source.url:
+            self._validators = (_header(response, "ETag"), _header(response, "Last-Modified"))
+        return False
+
+    # -- entries: which deserve a request ------------------------------------------------------------------
+
+    def follow(self, response: Response, entries: Iterable[Entry], lang: str | None = None) -> Iterator[Any]:
+        """A request for each entry worth fetching: http(s), on an allowed site, new (or young enough to
+        refresh), recent enough and past the prefilter."""
+        for entry in entries:
+            url = response.urljoin(entry.link.strip())
+            if self.wanted(url, entry):
+                yield self.article_request(url, entry, lang)
+
+    def wanted(self, url: str, entry: Entry) -> bool:
+        assert self.source is not None
+        if not url.startswith(("http://", "https://")):
+            self.report_error(url, "link", "entry link is not http(s)")
+            return False
+        if not self.source.any_domain and not link_allowed(url, self._sites):
+            self.skipped["offsite"] += 1
+            self.report_error(url, "offsite", "link leaves the source's sites; add its domain to `domains` to allow")
+            return False
+        if self.too_old(entry.published):
+            self.skipped["old"] += 1
+            return False
+        if self._prefilter is not None and not self._prefilter.passes(entry.title, entry.summary):
+            self.skipped["prefilter"] += 1
+            return False
+        return not self.already_stored(url)
+
+    def too_old(self, published: str | None) -> bool:
+        if not self.source or not self.source.max_age_days or not published:
+            return False
+        moment = parse_date(published, self.source.timezone)
+        return moment is not None and moment < datetime.now(UTC) - timedelta(days=self.source.max_age_days)
+
+    def already_stored(self, url: str) -> bool:
+        """Stored already, and too old to refresh: not worth fetching again."""
+        first_seen = stored_since(self.db, url)
+        if first_seen is None:
+            return False
+        refresh = self.source.refresh_hours if self.source else 0
+        if refresh:
+            seen = parse_date(first_seen)
+            if seen is not None and seen > datetime.now(UTC) - timedelta(hours=refresh):
+                return False
+        self.skipped["stored"] += 1
+        return True
+
+    def article_request(self, url: str, entry: Entry, lang: str | None = None) -> scrapy.Request:
+        return scrapy.Request(
+            url,
+            callback=self.parse_article,
+            errback=self.on_request_error,
+            cb_kwargs={"entry": entry, "lang": lang},
+            dont_filter=bool(self.source and self.source.refresh_hours),
+        )
+
+    def parse_article(self, response: Response, entry: Entry, lang: str | None = None) -> ArticleItem:
+        item = self.article_item(response, entry)
+        if not item.source_lang:
+            item.source_lang = entry.lang or lang
+        return item
+
+    def article_item(self, response: Response | None, entry: Entry, url: str | None = None) -> ArticleItem:
+        """The item for an entry's page; without a response, an item made from the entry alone."""
         assert self.source is not None
         return ArticleItem(
             source=self.source.name,
-            url=response.url,
-            body=response.body,
-            content_type=_header(response, "Content-Type"),
+            url=response.url if response is not None else (url or entry.link),
+            body=response.body if response is not None else b"",
+            content_type=_header(response, "Content-Type") if response is not None else None,
             fetched_at=utc_now_iso(),
             source_lang=self.source.lang,
             source_timezone=self.source.timezone,
-            **feed_fields,
+            feed_title=entry.title,
+            feed_summary=entry.summary,
+            feed_published=entry.published,
+            feed_authors=entry.authors,
+            publisher=entry.publisher,
+            page_fetched=response is not None,
         )
+
+    # -- errors and the end of the run ----------------------------------------------------------------------
 
     def report_error(self, url: str | None, kind: str, message: str, *, fatal: bool = False) -> None:
         """Count a failure on this crawl run; fatal when the source itself (its feed) could not be read."""
         if fatal:
             self.source_failed = True
+        else:
+            self.entry_failures += 1
         self.logger.warning("%s %s: %s", kind, url, message)
         self.crawler.signals.send_catch_log(
             signal=fetch_failed,
@@ -100,13 +215,20 @@ class SourceSpider(scrapy.Spider):
 
     def on_request_error(self, failure: Failure) -> None:
         request = failure.request
-        if failure.check(IgnoreRequest) and not failure.check(HttpError):
-            # Forbidden by robots.txt (or another deliberate skip): policy, not a failure of the source.
-            self.skipped_by_policy += 1
+        if failure.check(IgnoreRequest) and not failure.check(HttpError) and not _is_size_limit(failure):
+            # Forbidden by robots.txt, or offsite after a redirect: policy, not a failure of the source.
+            self.skipped["policy"] += 1
             self.logger.info("skipped %s: %s", request.url, failure.getErrorMessage())
             return
         fatal = bool(request.meta.get("chipwatch_source_request"))
         self.report_error(request.url, _failure_kind(failure), _failure_message(failure), fatal=fatal)
+
+    def closed(self, reason: str) -> None:
+        # Validators are kept only after a clean run: an entry that failed must be offered again next time.
+        if reason == "finished" and self._validators and not self.source_failed and not self.entry_failures:
+            save_validators(self.db, self.source.name, *self._validators)
+        if self._db is not None:
+            self._db.close()
 
 
 def _header(response: Response, name: str) -> str | None:
@@ -114,7 +236,13 @@ def _header(response: Response, name: str) -> str | None:
     return value.decode("latin-1") if value else None
 
 
+def _is_size_limit(failure: Failure) -> bool:
+    return "max size" in failure.getErrorMessage().lower() or "maxsize" in failure.getErrorMessage().lower()
+
+
 def _failure_kind(failure: Failure) -> str:
+    if _is_size_limit(failure):
+        return "too-large"
     for error_type, kind in FAILURE_KINDS:
         if failure.check(error_type):
             return kind
@@ -124,7 +252,8 @@ def _failure_kind(failure: Failure) -> str:
 def _failure_message(failure: Failure) -> str:
     if failure.check(HttpError):
         response = failure.value.response
-        return f"HTTP {response.status}"
+        retry_after = _header(response, "Retry-After")
+        return f"HTTP {response.status}" + (f" (Retry-After: {retry_after})" if retry_after else "")
     return f"{failure.type.__name__}: {failure.getErrorMessage()}"
 
 

@@ -10,19 +10,13 @@ from lxml import etree
 
 from chipwatch.errors import FeedError
 from pipeline.encoding import decode_bytes
+from spiders.entries import Entry
 
 XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 MAX_SUMMARY_CHARS = 2000
 
 
-@dataclass
-class FeedEntry:
-    link: str
-    title: str | None = None
-    published: str | None = None
-    summary: str | None = None
-    authors: list[str] = field(default_factory=list)
-    guid: str | None = None
+FeedEntry = Entry
 
 
 @dataclass
@@ -45,18 +39,26 @@ def _parser() -> etree.XMLParser:
     )
 
 
-def parse_feed(body: bytes, content_type: str | None = None) -> Feed:
-    """Parse a feed; raises FeedError when the document is not an RSS or Atom feed."""
+def parse_xml(body: bytes, content_type: str | None = None, expected: str = "a feed") -> etree._Element:
+    """The document's root element, decoded from any charset; FeedError when it is not XML."""
     if not body.strip():
-        raise FeedError("empty response where a feed was expected")
+        raise FeedError(f"empty response where {expected} was expected")
     text, _ = decode_bytes(body, content_type)
     text = XML_DECLARATION.sub("", text, count=1).lstrip("\ufeff")
+    if text.lstrip()[:15].lower().startswith(("<!doctype html", "<html")):
+        raise FeedError(f"an HTML page where {expected} was expected")
     try:
         root = etree.fromstring(text.encode("utf-8"), _parser())
     except etree.XMLSyntaxError as error:
         raise FeedError(f"not XML: {error}") from None
     if root is None:
         raise FeedError("not XML: nothing could be parsed")
+    return root
+
+
+def parse_feed(body: bytes, content_type: str | None = None) -> Feed:
+    """Parse a feed; raises FeedError when the document is not an RSS or Atom feed."""
+    root = parse_xml(body, content_type)
     kind = etree.QName(root).localname.lower()
     if kind == "rss":
         channel = _child(root, "channel")
@@ -131,6 +133,7 @@ def _rss(channel: etree._Element, items_parent: etree._Element) -> Feed:
                 summary=_plain(_first_raw(item, "description", "encoded", "summary")),
                 authors=[author for author in authors if author],
                 guid=_text(guid),
+                publisher=_first_text(item, "source"),
             )
         )
     return feed

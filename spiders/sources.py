@@ -2,12 +2,20 @@
 
     [[source]]
     name = "federal-register-bis"     # unique, lowercase letters, digits and dashes
-    kind = "feed"                     # which spider crawls it
+    kind = "feed"                     # which spider crawls it: see KINDS
     url = "https://..."
     lang = "en"                       # expected language, a hint when the page does not say
     schedule = "0 */2 * * *"          # cron (minute hour day month weekday), in the daemon's timezone
     timezone = "UTC"                  # zone for feed dates that carry none (e.g. "2025-12-09 14:38:10")
     enabled = true
+    prefilter = false                 # fetch only entries whose title/summary mention the story's subject
+    refresh_hours = 0                 # re-fetch stored items this young, to catch corrections
+    max_pages = 3                     # listing pages, API pages or child sitemaps followed per run
+    max_age_days = 0                  # skip entries older than this (0: no limit)
+    expect_items_days = 7             # flag the source as silent after this long without a new item
+    domains = []                      # other sites its links may lead to ("*" for any)
+    links = "css or //xpath"          # listing: the article links on the page
+    next_page = "css or //xpath"      # listing: the link to the next page
 
 Errors name the file, the line of the [[source]] entry and the field.
 """
@@ -25,7 +33,15 @@ from apscheduler.triggers.cron import CronTrigger
 
 from chipwatch.errors import ConfigError
 
-KINDS = ("feed",)
+KINDS = {
+    "feed": "an RSS or Atom feed",
+    "search": "a news-search feed (Google News RSS): keeps each item's publisher",
+    "sitemap": "a news sitemap or sitemap index",
+    "federal-register": "the Federal Register documents API (JSON), newest first",
+    "listing": "an HTML listing page read with the `links` selector, paginated with `next_page`",
+}
+# Kinds whose entries link to other sites by design.
+ANY_DOMAIN_KINDS = ("search",)
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 CRON_FIELD = re.compile(r"^[\d*/,\-A-Za-z?]+$")
 
@@ -39,6 +55,18 @@ class Source:
     schedule: str = "0 * * * *"
     timezone: str = "UTC"
     enabled: bool = True
+    prefilter: bool = False
+    refresh_hours: float = 0.0
+    max_pages: int = 3
+    max_age_days: float = 0.0
+    expect_items_days: float = 7.0
+    domains: tuple[str, ...] = ()
+    links: str | None = None
+    next_page: str | None = None
+
+    @property
+    def any_domain(self) -> bool:
+        return "*" in self.domains or self.kind in ANY_DOMAIN_KINDS
 
 
 _FIELDS: dict[str, type | tuple[type, ...]] = {
@@ -49,6 +77,14 @@ _FIELDS: dict[str, type | tuple[type, ...]] = {
     "schedule": str,
     "timezone": str,
     "enabled": bool,
+    "prefilter": bool,
+    "refresh_hours": (int, float),
+    "max_pages": int,
+    "max_age_days": (int, float),
+    "expect_items_days": (int, float),
+    "domains": list,
+    "links": str,
+    "next_page": str,
 }
 
 
@@ -102,8 +138,10 @@ def _parse_entry(entry: Any, where: str) -> Source:
     for key, value in entry.items():
         if key not in _FIELDS:
             raise ConfigError(f"{where}: unknown field {key!r} (known: {', '.join(_FIELDS)})")
-        if not isinstance(value, _FIELDS[key]):
-            raise ConfigError(f"{where}: field {key!r} must be a {_FIELDS[key].__name__}, got {value!r}")
+        expected = _FIELDS[key]
+        if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
+            names = " or ".join(t.__name__ for t in expected) if isinstance(expected, tuple) else expected.__name__
+            raise ConfigError(f"{where}: field {key!r} must be a {names}, got {value!r}")
     for required in ("name", "kind", "url"):
         if required not in entry:
             raise ConfigError(f"{where}: missing field {required!r}")
@@ -124,7 +162,39 @@ def _parse_entry(entry: Any, where: str) -> Source:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"{where}: field 'timezone': unknown IANA zone {timezone!r}") from None
-    return Source(**entry)
+    for key in ("refresh_hours", "max_age_days", "expect_items_days"):
+        if entry.get(key, 0) < 0:
+            raise ConfigError(f"{where}: field {key!r} must not be negative")
+    if not 1 <= entry.get("max_pages", 1) <= 1000:
+        raise ConfigError(f"{where}: field 'max_pages' must be between 1 and 1000")
+    domains = entry.get("domains", [])
+    if not all(isinstance(domain, str) and domain.strip() for domain in domains):
+        raise ConfigError(f"{where}: field 'domains' must be a list of host names")
+    if entry["kind"] == "listing" and not entry.get("links"):
+        raise ConfigError(f"{where}: field 'links': a listing source needs a CSS or XPath selector for its links")
+    for key in ("links", "next_page"):
+        if entry.get(key):
+            problem = selector_problem(entry[key])
+            if problem:
+                raise ConfigError(f"{where}: field {key!r}: {problem}")
+    return Source(**{**entry, "domains": tuple(domain.strip().lower() for domain in domains)})
+
+
+def is_xpath(selector: str) -> bool:
+    """Selectors starting with / or ( are XPath; anything else is CSS."""
+    return selector.lstrip().startswith(("/", "("))
+
+
+def selector_problem(selector: str) -> str | None:
+    """Why a CSS or XPath selector cannot be used, or None."""
+    from parsel import Selector
+
+    try:
+        probe = Selector(text="<html></html>")
+        probe.xpath(selector) if is_xpath(selector) else probe.css(selector)
+    except Exception as error:  # parsel raises several types (ValueError, cssselect and lxml errors)
+        return f"invalid {'XPath' if is_xpath(selector) else 'CSS'} selector {selector!r}: {error}"
+    return None
 
 
 WEEKDAYS = {"0": "sun", "1": "mon", "2": "tue", "3": "wed", "4": "thu", "5": "fri", "6": "sat", "7": "sun"}

@@ -31,6 +31,7 @@ ARTICLE_COLUMNS = (
     "relevant",
     "relevance",
     "model_version",
+    "publisher",
 )
 
 
@@ -49,12 +50,17 @@ class StoreResult:
 
 def is_stored(db: sqlite_utils.Database, url: str) -> bool:
     """Whether a page at this URL is already stored, as an article or as a copy of one."""
+    return stored_since(db, url) is not None
+
+
+def stored_since(db: sqlite_utils.Database, url: str) -> str | None:
+    """When the page at this URL was first stored (as an article or a copy), or None."""
     row = db.execute(
-        "SELECT 1 FROM articles WHERE url = ? OR canonical_url = ? "
-        "UNION ALL SELECT 1 FROM copies WHERE url = ? LIMIT 1",
+        "SELECT first_seen_at FROM articles WHERE url = ? OR canonical_url = ? "
+        "UNION ALL SELECT fetched_at FROM copies WHERE url = ? LIMIT 1",
         [url, url, url],
     ).fetchone()
-    return row is not None
+    return row[0] if row else None
 
 
 def find_by_content_hash(db: sqlite_utils.Database, content_hash: str, canonical_url: str) -> int | None:

@@ -198,12 +198,21 @@ def _digests(db: sqlite_utils.Database) -> None:
     db["digests"].create_index(["reader", "day"], unique=True)
 
 
+def _publishers(db: sqlite_utils.Database) -> None:
+    # The outlet that published an article, when the source is not the outlet (a search feed, a news sitemap).
+    db["articles"].add_column("publisher", str)
+    # Why a source last failed, for `chipwatch sources`.
+    db["sources"].add_column("last_failure_at", str)
+    db["sources"].add_column("last_error", str)
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _initial),
     ("0002_labels", _labels),
     ("0003_stories", _stories),
     ("0004_schedule", _schedule),
     ("0005_digests", _digests),
+    ("0006_publishers", _publishers),
 ]
 
 

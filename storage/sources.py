@@ -23,10 +23,25 @@ def sync_sources(db: sqlite_utils.Database, sources: list[dict[str, Any]], now: 
             )
 
 
-def record_outcome(db: sqlite_utils.Database, name: str, succeeded: bool, now: str) -> None:
+def record_outcome(db: sqlite_utils.Database, name: str, succeeded: bool, now: str, error: str | None = None) -> None:
     """Update a source's health after a run."""
     with transaction(db) as conn:
         if succeeded:
             conn.execute("UPDATE sources SET last_success_at = ?, consecutive_failures = 0 WHERE name = ?", [now, name])
         else:
-            conn.execute("UPDATE sources SET consecutive_failures = consecutive_failures + 1 WHERE name = ?", [name])
+            conn.execute(
+                "UPDATE sources SET consecutive_failures = consecutive_failures + 1, last_failure_at = ?, "
+                "last_error = ? WHERE name = ?",
+                [now, error, name],
+            )
+
+
+def get_validators(db: sqlite_utils.Database, name: str) -> tuple[str | None, str | None]:
+    """The ETag and Last-Modified the source's server last sent, exactly as sent."""
+    row = db.execute("SELECT etag, last_modified FROM sources WHERE name = ?", [name]).fetchone()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def save_validators(db: sqlite_utils.Database, name: str, etag: str | None, last_modified: str | None) -> None:
+    with transaction(db) as conn:
+        conn.execute("UPDATE sources SET etag = ?, last_modified = ? WHERE name = ?", [etag, last_modified, name])

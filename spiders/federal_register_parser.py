@@ -1,0 +1,98 @@
+"""Federal Register API responses (api/v1/documents.json) to entries.
+
+A page is {"count", "total_pages", "next_page_url", "results": [...]}; each result has title,
+document_number, publication_date, html_url, type, abstract and agencies. Errors come back as
+{"errors": ...} (or {"status": 4xx, "message": ...}).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from chipwatch.errors import FeedError
+from pipeline.encoding import decode_bytes
+from spiders.entries import Entry
+
+
+@dataclass
+class DocumentsPage:
+    entries: list[Entry] = field(default_factory=list)
+    next_page_url: str | None = None
+    count: int | None = None
+
+
+def parse_documents(body: bytes, content_type: str | None = None) -> DocumentsPage:
+    """One page of the documents API (or a bare results list); FeedError for an error object or non-JSON."""
+    text, _ = decode_bytes(body, content_type or "application/json; charset=utf-8")
+    try:
+        data = json.loads(text)
+    except ValueError as error:
+        raise FeedError(f"not JSON: {error}") from None
+    if isinstance(data, list):
+        return DocumentsPage(entries=_entries(data))
+    if not isinstance(data, dict):
+        raise FeedError("not a documents response: expected a JSON object")
+    if "errors" in data or ("status" in data and "results" not in data):
+        raise FeedError(f"the API returned an error: {_error_text(data)}")
+    results = data.get("results", [])
+    if not isinstance(results, list):
+        raise FeedError("not a documents response: 'results' is not a list")
+    next_url = data.get("next_page_url")
+    count = data.get("count")
+    return DocumentsPage(
+        entries=_entries(results),
+        next_page_url=next_url if isinstance(next_url, str) and next_url else None,
+        count=count if isinstance(count, int) else None,
+    )
+
+
+def parse_document(body: bytes) -> Entry:
+    """A single document (api/v1/documents/NUMBER.json)."""
+    try:
+        data = json.loads(decode_bytes(body, "application/json; charset=utf-8")[0])
+    except ValueError as error:
+        raise FeedError(f"not JSON: {error}") from None
+    entries = _entries([data]) if isinstance(data, dict) else []
+    if not entries:
+        raise FeedError("not a Federal Register document")
+    return entries[0]
+
+
+def _entries(results: list[Any]) -> list[Entry]:
+    entries = []
+    for result in results:
+        if not isinstance(result, dict):
+            continue
+        link = result.get("html_url")
+        if not isinstance(link, str) or not link:
+            continue
+        agencies = [a.get("name") for a in result.get("agencies") or [] if isinstance(a, dict) and a.get("name")]
+        doc_type = result.get("type")
+        abstract = result.get("abstract")
+        entries.append(
+            Entry(
+                link=link,
+                title=_string(result.get("title")),
+                published=_string(result.get("publication_date")),
+                summary=_string(abstract),
+                guid=_string(result.get("document_number")),
+                publisher="Federal Register",
+                keywords=[k for k in [_string(doc_type), *agencies] if k],
+            )
+        )
+    return entries
+
+
+def _string(value: Any) -> str | None:
+    return " ".join(value.split()) or None if isinstance(value, str) else None
+
+
+def _error_text(data: dict[str, Any]) -> str:
+    errors = data.get("errors") or data.get("message") or data.get("status")
+    if isinstance(errors, dict):
+        return "; ".join(f"{key}: {value}" for key, value in errors.items())[:300]
+    if isinstance(errors, list):
+        return "; ".join(str(error) for error in errors)[:300]
+    return str(errors)[:300]

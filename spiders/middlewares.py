@@ -1,0 +1,89 @@
+"""Downloader middleware for crawling as a good citizen: retries that pause first.
+
+Scrapy's RetryMiddleware retries at once. This one waits before each retry: what a 429 or 503's
+Retry-After asks (seconds or an HTTP date), else an exponential backoff; and it slows the whole site
+down for the rest of the run, since a rate limit applies to every request there, not just this one.
+A Retry-After longer than the configured maximum is not waited for: the request fails and is recorded.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.http import Request, Response
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.response import response_status_message
+from twisted.internet.task import deferLater
+
+RATE_LIMIT_CODES = (429, 503)
+
+
+class PoliteRetryMiddleware(RetryMiddleware):
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        self.backoff = settings.getfloat("CHIPWATCH_RETRY_BACKOFF", 1.0)
+        self.max_wait = settings.getfloat("CHIPWATCH_MAX_RETRY_AFTER", 120.0)
+
+    async def process_response(self, request: Request, response: Response, spider: Any = None) -> Request | Response:
+        if request.meta.get("dont_retry") or response.status not in self.retry_http_codes:
+            return response
+        wait = self._backoff(request)
+        if response.status in RATE_LIMIT_CODES:
+            asked = retry_after_seconds(response.headers.get("Retry-After"))
+            if asked is not None:
+                if asked > self.max_wait:
+                    return response  # the server wants a pause longer than a crawl waits: recorded as failed
+                wait = asked
+                self._slow_down(request, asked)
+        retry = self._retry(request, response_status_message(response.status))
+        if retry is None:
+            return response
+        await _pause(wait)
+        return retry
+
+    async def process_exception(self, request: Request, exception: Exception, spider: Any = None) -> Any:
+        if not isinstance(exception, self.exceptions_to_retry) or request.meta.get("dont_retry"):
+            return None
+        retry = self._retry(request, exception)
+        if retry is not None:
+            await _pause(self._backoff(request))
+        return retry
+
+    def _backoff(self, request: Request) -> float:
+        return min(self.backoff * 2 ** request.meta.get("retry_times", 0), self.max_wait)
+
+    def _slow_down(self, request: Request, seconds: float) -> None:
+        engine = getattr(self.crawler, "engine", None)
+        downloader = getattr(engine, "downloader", None)
+        if downloader is None:
+            return
+        slot = downloader.slots.get(downloader.get_slot_key(request))
+        if slot is not None:
+            slot.delay = max(slot.delay, min(seconds, self.max_wait))
+
+
+def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date); None when absent or unreadable."""
+    if not value:
+        return None
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    text = text.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - (now or datetime.now(UTC))).total_seconds())
+
+
+async def _pause(seconds: float) -> None:
+    from twisted.internet import reactor  # imported late: importing it early would install the wrong reactor
+
+    if seconds > 0:
+        await maybe_deferred_to_future(deferLater(reactor, seconds, lambda: None))

@@ -1,0 +1,108 @@
+"""Sitemaps to entries: a urlset (with the Google News `news:` extension) or a sitemap index of children.
+
+Parsed like feeds: no entity expansion, no network, any charset; gzip-compressed sitemaps are unpacked
+up to a size limit.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from chipwatch.errors import FeedError
+from spiders.entries import Entry
+from spiders.feed_parser import parse_xml
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass
+class ChildSitemap:
+    url: str
+    lastmod: str | None = None
+
+
+@dataclass
+class Sitemap:
+    entries: list[Entry] = field(default_factory=list)
+    children: list[ChildSitemap] = field(default_factory=list)  # set for a sitemap index
+
+    @property
+    def is_index(self) -> bool:
+        return bool(self.children)
+
+
+def unpack(body: bytes, max_bytes: int) -> bytes:
+    """A .xml.gz sitemap's XML; FeedError when it is broken or would unpack beyond max_bytes."""
+    if not body.startswith(GZIP_MAGIC):
+        return body
+    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        data = decompressor.decompress(body, max_bytes + 1)
+    except zlib.error as error:
+        raise FeedError(f"broken gzip sitemap: {error}") from None
+    if len(data) > max_bytes:
+        raise FeedError(f"gzip sitemap unpacks to more than {max_bytes} bytes")
+    return data
+
+
+def parse_sitemap(body: bytes, content_type: str | None = None, max_bytes: int = 50 * 1024 * 1024) -> Sitemap:
+    """Parse a sitemap or sitemap index; FeedError when the document is neither."""
+    try:
+        root = parse_xml(unpack(body, max_bytes), content_type, expected="a sitemap")
+    except (OSError, EOFError, gzip.BadGzipFile) as error:
+        raise FeedError(f"broken sitemap: {error}") from None
+    kind = _local(root)
+    sitemap = Sitemap()
+    if kind == "sitemapindex":
+        for node in root:
+            if _local(node) == "sitemap":
+                loc = _text(_child(node, "loc"))
+                if loc:
+                    sitemap.children.append(ChildSitemap(loc, _text(_child(node, "lastmod"))))
+        return sitemap
+    if kind != "urlset":
+        raise FeedError(f"not a sitemap: the document's root element is <{kind}>")
+    for node in root:
+        if _local(node) != "url":
+            continue
+        loc = _text(_child(node, "loc"))
+        if not loc:
+            continue
+        news = _child(node, "news")
+        publication = _child(news, "publication")
+        keywords = _text(_child(news, "keywords"))
+        sitemap.entries.append(
+            Entry(
+                link=loc,
+                title=_text(_child(news, "title")),
+                published=_text(_child(news, "publication_date")) or _text(_child(node, "lastmod")),
+                publisher=_text(_child(publication, "name")),
+                lang=_text(_child(publication, "language")),
+                keywords=[word.strip() for word in (keywords or "").split(",") if word.strip()],
+            )
+        )
+    return sitemap
+
+
+def _local(element: etree._Element) -> str:
+    return etree.QName(element).localname.lower() if isinstance(element.tag, str) else ""
+
+
+def _child(element: etree._Element | None, name: str) -> etree._Element | None:
+    if element is None:
+        return None
+    for child in element:
+        if _local(child) == name:
+            return child
+    return None
+
+
+def _text(element: etree._Element | None) -> str | None:
+    if element is None:
+        return None
+    value = " ".join("".join(element.itertext()).split())
+    return value or None

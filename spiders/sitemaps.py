@@ -1,0 +1,60 @@
+"""The sitemap spider: a news sitemap, or a sitemap index whose newest children are read in turn."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from scrapy.http import Response
+
+from chipwatch.errors import FeedError
+from pipeline.dates import parse_date
+from spiders.base import SourceSpider, _header
+from spiders.sitemap_parser import ChildSitemap, parse_sitemap
+
+
+class SitemapSpider(SourceSpider):
+    name = "sitemap"
+    kind = "sitemap"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.visited: set[str] = set()
+
+    async def start(self) -> AsyncIterator[Any]:
+        self.visited.add(self.source.url)
+        yield self.source_request(self.parse_sitemap)
+
+    def parse_sitemap(self, response: Response) -> Iterator[Any]:
+        if self.unchanged(response):
+            return
+        is_source = bool(response.meta.get("chipwatch_source_request"))
+        try:
+            sitemap = parse_sitemap(
+                response.body, _header(response, "Content-Type"), self.settings.getint("DOWNLOAD_MAXSIZE") or None
+            )
+        except FeedError as error:
+            self.report_error(response.url, "sitemap", str(error), fatal=is_source)
+            return
+        if sitemap.is_index:
+            yield from self._children(response, sitemap.children)
+            return
+        yield from self.follow(response, sitemap.entries)
+
+    def _children(self, response: Response, children: list[ChildSitemap]) -> Iterator[Any]:
+        """The newest children first, at most max_pages of them, none twice (an index may list itself)."""
+        fresh = [child for child in children if not self.too_old(child.lastmod)]
+        fresh.sort(key=lambda child: _sort_key(child.lastmod), reverse=True)
+        for child in fresh:
+            url = response.urljoin(child.url.strip())
+            if url in self.visited:
+                continue
+            if len(self.visited) > self.source.max_pages:
+                break
+            self.visited.add(url)
+            yield self.source_request(self.parse_sitemap, url=url, chipwatch_source_request=False)
+
+
+def _sort_key(lastmod: str | None) -> float:
+    moment = parse_date(lastmod) if lastmod else None
+    return moment.timestamp() if moment else 0.0
