@@ -52,7 +52,9 @@ def format_timeline(story: dict[str, Any]) -> str:
     for article in story["articles"]:
         when = (article["moment"] or article["published_at"] or article["first_seen_at"] or "")[:16].replace("T", " ")
         marker = "follow-up" if article["follow_up"] else "first"
-        lines.append(f"{when}  {article['source']} [{article['lang']}] ({marker})  #{article['id']}")
+        lines.append(
+            f"{when}  {article['publisher'] or article['source']} [{article['lang']}] ({marker})  #{article['id']}"
+        )
         lines.append(f"    {article['title']}")
         if article["added"]:
             shown = ", ".join(article["added"][:SHOWN_ADDITIONS])
@@ -63,7 +65,7 @@ def format_timeline(story: dict[str, Any]) -> str:
             )
             lines.append(f"    added: {shown}{more}")
         if article["copies"]:
-            outlets = ", ".join(sorted({copy["source"] for copy in article["copies"]}))
+            outlets = ", ".join(sorted({copy["outlet"] for copy in article["copies"]}))
             lines.append(f"    also carried by {len(article['copies'])} outlets: {outlets}")
     return "\n".join(lines) + "\n"
 

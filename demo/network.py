@@ -17,7 +17,7 @@ class Outlet:
     id: str
     name: str
     lang: str
-    feed: str  # rss | atom
+    feed: str  # how crawlers find its articles: rss | atom | listing | sitemap | api | search
     chrome: str  # page template
     timezone: str
     date_style: str

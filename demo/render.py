@@ -44,7 +44,7 @@ def visible_date(moment: datetime, outlet: Outlet) -> str:
     if style == "us":
         return f"{local:%b}. {local.day}, {local:%Y} {local.strftime('%I:%M %p').lstrip('0')} ET"
     if style == "uk":
-        return f"{local.day} {local:%B %Y %H:%M} GMT"
+        return f"{local.day} {local:%B %Y %H:%M} {local.tzname()}"
     if style == "cn":
         return f"{local:%Y年%m月%d日 %H:%M}"
     if style == "tw":

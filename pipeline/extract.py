@@ -33,6 +33,8 @@ DATE_TEXT_XPATHS = (
     "//*[contains(@class, 'pubtime') or contains(@class, 'publish') or contains(@id, 'pubtime')]",
     "//*[contains(@class, 'date') or contains(@class, 'time') or contains(@id, 'date')]",
 )
+# A machine-readable <time> outside navigation, related links and footers.
+TIME_ELEMENT_XPATH = "//time[not(ancestor::nav or ancestor::aside or ancestor::footer or ancestor::li)]/@datetime"
 # Real article pages stay far below these (the 181 benchmark pages: at most ~1,600 elements, depth 50);
 # junk or generated pages above them cost trafilatura seconds each.
 MAX_ELEMENTS = 20_000
@@ -168,7 +170,11 @@ def _clean_html_title(title: str | None) -> str | None:
 
 
 def _visible_date(tree: HtmlElement) -> str | None:
-    """A publication date printed on the page: first in elements named like dates, then htmldate's search."""
+    """A publication date printed on the page: a <time datetime> in the content, elements named like dates,
+    then htmldate's search."""
+    for value in tree.xpath(TIME_ELEMENT_XPATH)[:3]:
+        if parse_date(value) is not None:
+            return value.strip()
     for xpath in DATE_TEXT_XPATHS:
         for element in tree.xpath(xpath)[:10]:
             text = " ".join(element.text_content().split())[:80]

@@ -31,15 +31,16 @@ class CopyCheck:
     similarity: float = 0.0
 
 
-def find_copy(db: sqlite_utils.Database, text: str | None, source: str) -> CopyCheck:
-    """The stored article this text copies, if any, and the text's fingerprint."""
+def find_copy(db: sqlite_utils.Database, text: str | None, outlet: str) -> CopyCheck:
+    """The stored article this text copies, if any, and the text's fingerprint. Within one outlet (the publisher,
+    else the source) only a near-exact repeat counts."""
     values = signature(text)
     if values is None:
         return CopyCheck(None, None)
     best: tuple[int | None, float] = (None, 0.0)
-    for article_id, other_source, blob in candidates(db, band_hashes(values)):
+    for article_id, other_outlet, blob in candidates(db, band_hashes(values)):
         score = similarity(values, from_blob(blob))
-        needed = NEAR_DUPLICATE if other_source != source else SAME_SOURCE_DUPLICATE
+        needed = NEAR_DUPLICATE if other_outlet != outlet else SAME_SOURCE_DUPLICATE
         if score >= needed and score > best[1]:
             best = (article_id, score)
     return CopyCheck(best[0], values, best[1])

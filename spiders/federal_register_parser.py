@@ -15,6 +15,8 @@ from chipwatch.errors import FeedError
 from pipeline.encoding import decode_bytes
 from spiders.entries import Entry
 
+SHORT_LINK = "https://www.federalregister.gov/d/"
+
 
 @dataclass
 class DocumentsPage:
@@ -66,6 +68,10 @@ def _entries(results: list[Any]) -> list[Entry]:
         if not isinstance(result, dict):
             continue
         link = result.get("html_url")
+        number = _string(result.get("document_number"))
+        if (not isinstance(link, str) or not link) and number:
+            # Responses asked for a few fields only lack html_url; the site's short link redirects to it.
+            link = f"{SHORT_LINK}{number}"
         if not isinstance(link, str) or not link:
             continue
         agencies = [a.get("name") for a in result.get("agencies") or [] if isinstance(a, dict) and a.get("name")]
@@ -77,7 +83,7 @@ def _entries(results: list[Any]) -> list[Entry]:
                 title=_string(result.get("title")),
                 published=_string(result.get("publication_date")),
                 summary=_string(abstract),
-                guid=_string(result.get("document_number")),
+                guid=number,
                 publisher="Federal Register",
                 keywords=[k for k in [_string(doc_type), *agencies] if k],
             )

@@ -182,11 +182,14 @@ def promote_original(db: sqlite_utils.Database, article_id: int, record: dict[st
     if isinstance(values["authors"], list):
         values["authors"] = json.dumps(values["authors"], ensure_ascii=False)
     with transaction(db) as conn:
-        old = conn.execute("SELECT source, url, fetched_at, title FROM articles WHERE id = ?", [article_id]).fetchone()
+        old = conn.execute(
+            "SELECT source, url, fetched_at, title, publisher FROM articles WHERE id = ?", [article_id]
+        ).fetchone()
         assignments = ", ".join(f"{column} = ?" for column in values)
         conn.execute(f"UPDATE articles SET {assignments} WHERE id = ?", [*values.values(), article_id])
         conn.execute(
-            "INSERT OR IGNORE INTO copies (article_id, source, url, fetched_at, title) VALUES (?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO copies (article_id, source, url, fetched_at, title, publisher) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
             [article_id, *old],
         )
         conn.execute("DELETE FROM articles_fts WHERE rowid = ?", [article_id])
@@ -204,13 +207,20 @@ def promote_original(db: sqlite_utils.Database, article_id: int, record: dict[st
 
 
 def add_copy(
-    db: sqlite_utils.Database, article_id: int, source: str, url: str, fetched_at: str, title: str | None = None
+    db: sqlite_utils.Database,
+    article_id: int,
+    source: str,
+    url: str,
+    fetched_at: str,
+    title: str | None = None,
+    publisher: str | None = None,
 ) -> bool:
     """Record that url carries the same article; False when that copy was already known."""
     with transaction(db) as conn:
         cursor = conn.execute(
-            "INSERT OR IGNORE INTO copies (article_id, source, url, fetched_at, title) VALUES (?, ?, ?, ?, ?)",
-            [article_id, source, url, fetched_at, title],
+            "INSERT OR IGNORE INTO copies (article_id, source, url, fetched_at, title, publisher) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [article_id, source, url, fetched_at, title, publisher],
         )
         added = cursor.rowcount == 1
         story = conn.execute("SELECT story_id FROM articles WHERE id = ?", [article_id]).fetchone()

@@ -64,7 +64,8 @@ def new_items(db: sqlite_utils.Database, since: str, until: str, min_relevance: 
     """Relevant articles first stored in (since, until], with topics, story and copies, newest first."""
     rows = list(
         db.query(
-            "SELECT a.id, a.title, a.canonical_url AS url, a.source, a.lang, a.published_at, a.first_seen_at, "
+            "SELECT a.id, a.title, a.canonical_url AS url, COALESCE(a.publisher, a.source) AS source, a.lang, "
+            "a.published_at, a.first_seen_at, "
             "a.summary, a.text, a.relevance, a.story_id, a.is_follow_up, s.title AS story_title, "
             "s.article_count AS story_size, (SELECT count(*) FROM copies c WHERE c.article_id = a.id) AS copies "
             "FROM articles a LEFT JOIN stories s ON s.id = a.story_id "
@@ -95,7 +96,8 @@ def earliest_in_story(db: sqlite_utils.Database, story_ids: list[int]) -> dict[i
     for story_id in story_ids:
         rows = list(
             db.query(
-                "SELECT id, title, source, COALESCE(published_at, first_seen_at) AS moment FROM articles "
+                "SELECT id, title, COALESCE(publisher, source) AS source, "
+                "COALESCE(published_at, first_seen_at) AS moment FROM articles "
                 "WHERE story_id = ? ORDER BY moment, id LIMIT 1",
                 [story_id],
             )

@@ -201,6 +201,7 @@ def _digests(db: sqlite_utils.Database) -> None:
 def _publishers(db: sqlite_utils.Database) -> None:
     # The outlet that published an article, when the source is not the outlet (a search feed, a news sitemap).
     db["articles"].add_column("publisher", str)
+    db["copies"].add_column("publisher", str)
     # Why a source last failed, for `chipwatch sources`.
     db["sources"].add_column("last_failure_at", str)
     db["sources"].add_column("last_error", str)

@@ -20,11 +20,11 @@ def store_fingerprint(conn: Any, article_id: int, signature: bytes, bands: list[
 
 
 def candidates(db: sqlite_utils.Database, bands: list[int], limit: int = 50) -> list[tuple[int, str, bytes]]:
-    """(article_id, source, signature) of stored articles sharing at least one band hash."""
+    """(article_id, outlet, signature) of stored articles sharing at least one band hash."""
     clauses = " OR ".join("(band = ? AND hash = ?)" for _ in bands)
     params: list[int] = [item for pair in enumerate(bands) for item in pair]
     rows = db.execute(
-        f"SELECT DISTINCT b.article_id, a.source, s.signature FROM minhash_bands b "
+        f"SELECT DISTINCT b.article_id, COALESCE(a.publisher, a.source), s.signature FROM minhash_bands b "
         f"JOIN articles a ON a.id = b.article_id JOIN minhash_signatures s ON s.article_id = b.article_id "
         f"WHERE {clauses} LIMIT ?",
         [*params, limit],

@@ -12,7 +12,8 @@ from storage.articles import topics_for
 from storage.fts import fts_query
 
 RESULT_COLUMNS = (
-    "a.id, a.canonical_url AS url, a.url AS fetched_url, a.title, a.source, a.lang, a.published_at, a.first_seen_at, "
+    "a.id, a.canonical_url AS url, a.url AS fetched_url, a.title, a.source, a.publisher, a.lang, a.published_at, "
+    "a.first_seen_at, "
     "a.relevant, a.relevance, substr(a.text, 1, 400) AS excerpt"
 )
 

@@ -73,7 +73,8 @@ def merge_stories(conn: Any, keep: int, drop: int) -> None:
 def refresh_summary(conn: Any, story_id: int) -> None:
     """Recompute the story's span, title, counts, outlets, languages and topics, and its follow-ups."""
     rows = conn.execute(
-        "SELECT a.id, a.source, a.lang, COALESCE(p.moment, a.published_at, a.first_seen_at), a.title, "
+        "SELECT a.id, COALESCE(a.publisher, a.source), a.lang, COALESCE(p.moment, a.published_at, a.first_seen_at), "
+        "a.title, "
         "COALESCE(p.centrality, 0) FROM articles a LEFT JOIN article_profiles p ON p.article_id = a.id "
         "WHERE a.story_id = ? ORDER BY 4, a.id",
         [story_id],
@@ -82,7 +83,8 @@ def refresh_summary(conn: Any, story_id: int) -> None:
         conn.execute("DELETE FROM stories WHERE id = ?", [story_id])
         return
     copies = conn.execute(
-        "SELECT DISTINCT c.source FROM copies c JOIN articles a ON a.id = c.article_id WHERE a.story_id = ?",
+        "SELECT DISTINCT COALESCE(c.publisher, c.source) FROM copies c JOIN articles a ON a.id = c.article_id "
+        "WHERE a.story_id = ?",
         [story_id],
     ).fetchall()
     outlets = sorted({row[1] for row in rows} | {row[0] for row in copies})
@@ -133,7 +135,8 @@ def story_articles(db: sqlite_utils.Database, story_id: int) -> list[dict[str, A
     """The story's articles in date order, each with its entities and the outlets that also carried it."""
     rows = list(
         db.query(
-            "SELECT a.id, a.title, a.canonical_url AS url, a.source, a.lang, a.published_at, a.first_seen_at, "
+            "SELECT a.id, a.title, a.canonical_url AS url, a.source, a.publisher, a.lang, a.published_at, "
+            "a.first_seen_at, "
             "a.summary, a.is_follow_up, p.moment FROM articles a LEFT JOIN article_profiles p ON p.article_id = a.id "
             "WHERE a.story_id = ? ORDER BY COALESCE(p.moment, a.published_at, a.first_seen_at), a.id",
             [story_id],
@@ -141,9 +144,10 @@ def story_articles(db: sqlite_utils.Database, story_id: int) -> list[dict[str, A
     )
     for row in rows:
         row["copies"] = [
-            dict(zip(("source", "url", "title"), copy, strict=True))
+            dict(zip(("source", "url", "title", "outlet"), copy, strict=True))
             for copy in db.execute(
-                "SELECT source, url, title FROM copies WHERE article_id = ? ORDER BY id", [row["id"]]
+                "SELECT source, url, title, COALESCE(publisher, source) FROM copies WHERE article_id = ? ORDER BY id",
+                [row["id"]],
             )
         ]
         row["entities"] = [

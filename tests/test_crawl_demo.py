@@ -12,6 +12,7 @@ import pytest
 
 from pipeline.dates import to_utc_iso
 from pipeline.urls import canonical_url
+from spiders.sources import load_sources
 from tests.conftest import clean_env, demo_sources_for, run_chipwatch
 
 
@@ -33,6 +34,7 @@ def crawled(tmp_path_factory, network):
     server.requests.clear()
     second = run_chipwatch("--db", str(db), "crawl", "--sources-file", str(sources))
     second_requests = server.requested_paths()
+    second_logged = list(server.requests)
     server.stop()
     return {
         "db": db,
@@ -42,6 +44,8 @@ def crawled(tmp_path_factory, network):
         "articles": articles,
         "first_requests": first_requests,
         "second_requests": second_requests,
+        "second_logged": second_logged,
+        "sources": [source.name for source in load_sources(sources)],
         "user_agents": {r.user_agent for r in server.requests},
     }
 
@@ -62,12 +66,12 @@ def stored_by_url(crawled):
 def test_crawl_exits_cleanly_and_reports_every_source(crawled, network):
     assert crawled["first"].returncode == 0, crawled["first"].stderr.decode()
     out = crawled["first"].stdout.decode()
-    for outlet in network.outlets:
-        assert outlet in out
+    for source in crawled["sources"]:
+        assert source in out
     assert "failed" not in out
     # Not a terminal: progress comes as plain timestamped lines, one per finished source.
     progress = crawled["first"].stderr.decode()
-    assert all(f"finished {outlet}" in progress for outlet in network.outlets)
+    assert all(f"finished {source}" in progress for source in crawled["sources"])
     assert "\r" not in progress
 
 
@@ -155,27 +159,32 @@ def test_crawl_runs_are_recorded_per_source(crawled, network):
     conn = sqlite3.connect(crawled["db"])
     runs = conn.execute("SELECT source, status, pages_fetched, items_new, finished_at FROM crawl_runs").fetchall()
     conn.close()
-    assert len(runs) == 2 * len(network.outlets)
-    first = runs[: len(network.outlets)]
-    assert {r[0] for r in first} == set(network.outlets)
+    sources = crawled["sources"]
+    assert len(runs) == 2 * len(sources)
+    first = runs[: len(sources)]
+    assert {r[0] for r in first} == set(sources)
     assert all(r[1] == "ok" and r[4] for r in runs)
     assert sum(r[3] for r in first) == len(expected(network)) + len(copies_expected(network))  # copies count as new
 
 
-def test_second_crawl_fetches_only_feeds_and_stores_nothing_new(crawled, network):
+def test_second_crawl_sends_only_conditional_requests_and_stores_nothing_new(crawled, network):
     assert crawled["second"].returncode == 0
     conn = sqlite3.connect(crawled["db"])
     count = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
-    second_new = conn.execute(
-        "SELECT sum(items_new) FROM crawl_runs WHERE id > (SELECT max(id) - ? FROM crawl_runs)", [len(network.outlets)]
-    ).fetchone()[0]
+    sources = crawled["sources"]
+    second_runs = conn.execute(
+        "SELECT items_new, pages_fetched FROM crawl_runs WHERE id > (SELECT max(id) - ? FROM crawl_runs)",
+        [len(sources)],
+    ).fetchall()
+    validators = conn.execute("SELECT count(*) FROM sources WHERE etag IS NOT NULL").fetchone()[0]
     conn.close()
     assert count == len(expected(network))
-    assert second_new == 0
-    feeds = {p for p in crawled["second_requests"] if p.endswith(("feed.xml", "atom.xml"))}
-    # Copies are not fetched again either.
-    assert len(feeds) == len(network.outlets)
-    assert set(crawled["second_requests"]) - feeds <= {"/robots.txt"}
+    assert sum(row[0] for row in second_runs) == 0
+    assert validators == len(sources)
+    # One request per source, each conditional (the mirror answers 304), and no article or copy again.
+    documents = [r for r in crawled["second_logged"] if r.path != "/robots.txt"]
+    assert len(documents) == len(sources)
+    assert all(r.headers.get("If-None-Match") and r.headers.get("If-Modified-Since") for r in documents)
 
 
 def test_search_finds_english_and_both_chinese_scripts(crawled, network):
