@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from chipwatch import __version__, cli_bench, cli_classifier, cli_daemon, cli_digest, cli_stories
+from chipwatch import __version__, cli_bench, cli_classifier, cli_daemon, cli_digest, cli_sources, cli_stories
 from chipwatch.cli_common import check_topic, fail_cleanly, since_option
 from chipwatch.config import Options, load_options
 from chipwatch.errors import ChipwatchError, QueryError
@@ -251,6 +251,7 @@ for _command in (
     cli_daemon.status,
     cli_digest.digest,
     cli_bench.bench_extract,
+    cli_sources.sources,
 ):
     cli.add_command(_command)
 

@@ -31,6 +31,7 @@ class CrawlRunRecorder:
         self.run_id: int | None = None
         self.source = ""
         self.counts: Counter[str] = Counter()
+        self.fatal_error: str | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> CrawlRunRecorder:
@@ -81,6 +82,8 @@ class CrawlRunRecorder:
         self._error(getattr(response, "url", None), "parse", f"{failure.type.__name__}: {failure.getErrorMessage()}")
 
     def fetch_failed(self, source: str, url: str | None, kind: str, message: str, fatal: bool) -> None:
+        if fatal and self.fatal_error is None:
+            self.fatal_error = f"{kind}: {message}"
         self._error(url, kind, message)
 
     def _error(self, url: str | None, kind: str, message: str) -> None:
@@ -95,6 +98,7 @@ class CrawlRunRecorder:
         if status == "ok" and getattr(spider, "source_failed", False):
             status = "failed"
         finish_run(self.db, self.run_id, status, _now(), dict(self.counts))
-        record_outcome(self.db, self.source, status == "ok", _now())
+        error = self.fatal_error or (f"the crawl ended: {reason}" if status != "ok" else None)
+        record_outcome(self.db, self.source, status == "ok", _now(), error)
         self.db.close()
         self.db = None

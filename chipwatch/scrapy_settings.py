@@ -36,6 +36,7 @@ def scrapy_settings(options: Options, *, log_level: str = "WARNING") -> dict[str
         "DOWNLOADER_MIDDLEWARES": {
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "spiders.middlewares.PoliteRetryMiddleware": 550,
+            "spiders.middlewares.SiteConcurrencyMiddleware": 990,
         },
         "CHIPWATCH_RETRY_BACKOFF": crawl.retry_backoff,
         "CHIPWATCH_MAX_RETRY_AFTER": crawl.max_retry_after,

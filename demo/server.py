@@ -45,6 +45,8 @@ class MirrorServer(ThreadingHTTPServer):
         self.network = network or load_network()
         self.articles = self.network.by_path()
         self.requests: list[LoggedRequest] = []
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests served at once: tests check politeness with it
         self.extra_routes: dict[str, Callable[[], Reply]] = {}
         self.last_modified = max(article.published for article in self.network.articles).astimezone(UTC)
         self._lock = threading.Lock()
@@ -192,6 +194,16 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:
+        with self.server._lock:
+            self.server.in_flight += 1
+            self.server.max_in_flight = max(self.server.max_in_flight, self.server.in_flight)
+        try:
+            self._serve()
+        finally:
+            with self.server._lock:
+                self.server.in_flight -= 1
+
+    def _serve(self) -> None:
         headers = dict(self.headers.items())
         self.server.log(LoggedRequest(self.path, self.headers.get("User-Agent", ""), headers))
         try:

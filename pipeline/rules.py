@@ -94,6 +94,7 @@ class RuleScores:
     # topic id -> (score 0..1, phrases that matched, strongest first)
     topics: dict[str, tuple[float, list[str]]] = field(default_factory=dict)
     subject: float = 0.0  # weight of the subject phrases found (chips, chipmakers), uncapped
+    negative: float = 0.0  # weight of the phrases that point elsewhere (snacks, casinos, blue chips)
 
 
 def load_rules(path: Path) -> RuleModel:
@@ -215,7 +216,7 @@ def score_rules(model: RuleModel, title: str | None, text: str | None) -> RuleSc
         if total > 0:
             evidence = [seen for _, seen in sorted(scored.values(), key=lambda pair: -pair[0])]
             topics[topic.id] = (1 - math.exp(-total / TOPIC_SCALE), _unique(evidence)[:MAX_EVIDENCE])
-    return RuleScores(relevance, topics, group_scores["subject"])
+    return RuleScores(relevance, topics, group_scores["subject"], group_scores["negative"])
 
 
 def _unique(values: list[str]) -> list[str]:

@@ -9,7 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import scrapy
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+)
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import (
@@ -21,7 +27,7 @@ from twisted.internet.error import (
 from twisted.python.failure import Failure
 
 from chipwatch.errors import ConfigError
-from pipeline.dates import parse_date, utc_now_iso
+from pipeline.dates import parse_date, to_utc_iso, utc_now_iso
 from pipeline.items import ArticleItem
 from pipeline.prefilter import Prefilter, load_prefilter
 from spiders.entries import Entry
@@ -29,15 +35,19 @@ from spiders.links import allowed_sites, link_allowed
 from spiders.signals import fetch_failed
 from spiders.sources import Source, load_sources, select_sources
 from storage import open_database
-from storage.articles import stored_since
+from storage.articles import recent_pages, stored_since
 from storage.sources import get_validators, save_validators
 
 FAILURE_KINDS = (
     (HttpError, "http"),
     (DNSLookupError, "dns"),
+    (CannotResolveHostError, "dns"),
     (ConnectionRefusedError, "refused"),
+    (DownloadConnectionRefusedError, "refused"),
     (TimeoutError, "timeout"),
     (TCPTimedOutError, "timeout"),
+    (DownloadTimeoutError, "timeout"),
+    (ResponseDataLossError, "reset"),
 )
 
 
@@ -58,6 +68,7 @@ class SourceSpider(scrapy.Spider):
         self._validators: tuple[str | None, str | None] | None = None
         self._prefilter: Prefilter | None = None
         self._sites: set[str] = set()
+        self.requested: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SourceSpider:
@@ -115,6 +126,17 @@ class SourceSpider(scrapy.Spider):
             self._validators = (_header(response, "ETag"), _header(response, "Last-Modified"))
         return False
 
+    def refreshes(self) -> Iterator[scrapy.Request]:
+        """With refresh_hours set, the source's recently stored pages fetched again even when its feed is
+        unchanged: corrections rarely touch the feed."""
+        if not self.source or not self.source.refresh_hours:
+            return
+        since = to_utc_iso(datetime.now(UTC) - timedelta(hours=self.source.refresh_hours))
+        for url, title in recent_pages(self.db, self.source.name, since):
+            request = self.article_request(url, Entry(link=url, title=title))
+            if request is not None:
+                yield request
+
     # -- entries: which deserve a request ------------------------------------------------------------------
 
     def follow(self, response: Response, entries: Iterable[Entry], lang: str | None = None) -> Iterator[Any]:
@@ -123,7 +145,9 @@ class SourceSpider(scrapy.Spider):
         for entry in entries:
             url = response.urljoin(entry.link.strip())
             if self.wanted(url, entry):
-                yield self.article_request(url, entry, lang)
+                request = self.article_request(url, entry, lang)
+                if request is not None:
+                    yield request
 
     def wanted(self, url: str, entry: Entry) -> bool:
         assert self.source is not None
@@ -161,13 +185,18 @@ class SourceSpider(scrapy.Spider):
         self.skipped["stored"] += 1
         return True
 
-    def article_request(self, url: str, entry: Entry, lang: str | None = None) -> scrapy.Request:
+    def article_request(self, url: str, entry: Entry, lang: str | None = None) -> scrapy.Request | None:
+        if url in self.requested:
+            return None
+        self.requested.add(url)
+        # Not left to Scrapy's duplicate filter, which would silently drop a redirect back to a page already
+        # requested: a redirect loop then ends in a recorded error instead of vanishing.
         return scrapy.Request(
             url,
             callback=self.parse_article,
             errback=self.on_request_error,
             cb_kwargs={"entry": entry, "lang": lang},
-            dont_filter=bool(self.source and self.source.refresh_hours),
+            dont_filter=True,
         )
 
     def parse_article(self, response: Response, entry: Entry, lang: str | None = None) -> ArticleItem:
@@ -197,11 +226,14 @@ class SourceSpider(scrapy.Spider):
 
     # -- errors and the end of the run ----------------------------------------------------------------------
 
-    def report_error(self, url: str | None, kind: str, message: str, *, fatal: bool = False) -> None:
-        """Count a failure on this crawl run; fatal when the source itself (its feed) could not be read."""
+    def report_error(
+        self, url: str | None, kind: str, message: str, *, fatal: bool = False, warning: bool = False
+    ) -> None:
+        """Record a problem on this crawl run: fatal when the source itself (its feed) could not be read;
+        a warning when nothing was lost by it (the next run need not look again)."""
         if fatal:
             self.source_failed = True
-        else:
+        elif not warning:
             self.entry_failures += 1
         self.logger.warning("%s %s: %s", kind, url, message)
         self.crawler.signals.send_catch_log(
@@ -213,15 +245,26 @@ class SourceSpider(scrapy.Spider):
             fatal=fatal,
         )
 
+    def report_malformed(self, url: str, kind: str, problem: str | None, found: int, *, is_source: bool) -> None:
+        """A malformed document: a failure when nothing could be read from it, else a warning."""
+        if problem is None:
+            return
+        if found:
+            self.report_error(url, kind, f"{problem} ({found} entries read)", warning=True)
+        else:
+            self.report_error(url, kind, problem, fatal=is_source)
+
     def on_request_error(self, failure: Failure) -> None:
         request = failure.request
-        if failure.check(IgnoreRequest) and not failure.check(HttpError) and not _is_size_limit(failure):
-            # Forbidden by robots.txt, or offsite after a redirect: policy, not a failure of the source.
+        if failure.check(IgnoreRequest) and "robots.txt" in failure.getErrorMessage():
+            # The site asked not to be crawled there: policy, not a failure of the source.
             self.skipped["policy"] += 1
             self.logger.info("skipped %s: %s", request.url, failure.getErrorMessage())
             return
         fatal = bool(request.meta.get("chipwatch_source_request"))
-        self.report_error(request.url, _failure_kind(failure), _failure_message(failure), fatal=fatal)
+        # Recorded under the URL the entry named, not where its redirects ended.
+        url = (request.meta.get("redirect_urls") or [request.url])[0]
+        self.report_error(url, _failure_kind(failure), _failure_message(failure), fatal=fatal)
 
     def closed(self, reason: str) -> None:
         # Validators are kept only after a clean run: an entry that failed must be offered again next time.
@@ -243,6 +286,11 @@ def _is_size_limit(failure: Failure) -> bool:
 def _failure_kind(failure: Failure) -> str:
     if _is_size_limit(failure):
         return "too-large"
+    message = failure.getErrorMessage()
+    if failure.check(IgnoreRequest) and "redirection" in message:
+        return "redirect"
+    if failure.check(IgnoreRequest) and "offsite" in message:
+        return "offsite"
     for error_type, kind in FAILURE_KINDS:
         if failure.check(error_type):
             return kind
@@ -254,7 +302,9 @@ def _failure_message(failure: Failure) -> str:
         response = failure.value.response
         retry_after = _header(response, "Retry-After")
         return f"HTTP {response.status}" + (f" (Retry-After: {retry_after})" if retry_after else "")
-    return f"{failure.type.__name__}: {failure.getErrorMessage()}"
+    if failure.check(ResponseDataLossError):
+        return "the connection closed before the whole body arrived"
+    return f"{failure.type.__name__}: {failure.getErrorMessage()}"[:500]
 
 
 def _source_by_name(name: Any, sources_file: str | None) -> Source:

@@ -22,6 +22,7 @@ class FederalRegisterSpider(SourceSpider):
 
     def parse_page(self, response: Response) -> Iterator[Any]:
         if self.unchanged(response):
+            yield from self.refreshes()
             return
         page_number = response.meta.get("page_number", 1)
         try:

@@ -24,41 +24,56 @@ class Feed:
     title: str | None = None
     lang: str | None = None
     entries: list[FeedEntry] = field(default_factory=list)
+    problem: str | None = None  # set when the document was malformed and only partly read
 
 
-def _parser() -> etree.XMLParser:
+def _parser(recover: bool) -> etree.XMLParser:
     # resolve_entities=False and no_network: an XML bomb or an external entity stays an unexpanded reference.
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
         huge_tree=False,
-        recover=True,
+        recover=recover,
         remove_comments=True,
         dtd_validation=False,
         load_dtd=False,
     )
 
 
-def parse_xml(body: bytes, content_type: str | None = None, expected: str = "a feed") -> etree._Element:
-    """The document's root element, decoded from any charset; FeedError when it is not XML."""
+def parse_xml(
+    body: bytes, content_type: str | None = None, expected: str = "a feed"
+) -> tuple[etree._Element, str | None]:
+    """The document's root element, decoded from any charset, and what was wrong with it when it had to be
+    recovered (a truncated or malformed document keeps what could be read); FeedError when it is not XML."""
     if not body.strip():
         raise FeedError(f"empty response where {expected} was expected")
     text, _ = decode_bytes(body, content_type)
     text = XML_DECLARATION.sub("", text, count=1).lstrip("\ufeff")
     if text.lstrip()[:15].lower().startswith(("<!doctype html", "<html")):
         raise FeedError(f"an HTML page where {expected} was expected")
+    data = text.encode("utf-8")
     try:
-        root = etree.fromstring(text.encode("utf-8"), _parser())
+        return etree.fromstring(data, _parser(recover=False)), None
+    except etree.XMLSyntaxError as error:
+        problem = f"malformed XML, kept what could be read: {error}"
+    try:
+        root = etree.fromstring(data, _parser(recover=True))
     except etree.XMLSyntaxError as error:
         raise FeedError(f"not XML: {error}") from None
     if root is None:
         raise FeedError("not XML: nothing could be parsed")
-    return root
+    return root, problem
 
 
 def parse_feed(body: bytes, content_type: str | None = None) -> Feed:
     """Parse a feed; raises FeedError when the document is not an RSS or Atom feed."""
-    root = parse_xml(body, content_type)
+    root, problem = parse_xml(body, content_type)
+    feed = _feed(root)
+    feed.problem = problem
+    return feed
+
+
+def _feed(root: etree._Element) -> Feed:
     kind = etree.QName(root).localname.lower()
     if kind == "rss":
         channel = _child(root, "channel")

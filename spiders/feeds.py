@@ -21,10 +21,12 @@ class FeedSpider(SourceSpider):
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
         if self.unchanged(response):
+            yield from self.refreshes()
             return
         try:
             feed = parse_feed(response.body, _header(response, "Content-Type"))
         except FeedError as error:
             self.report_error(response.url, "feed", str(error), fatal=True)
             return
+        self.report_malformed(response.url, "feed", feed.problem, len(feed.entries), is_source=True)
         yield from self.follow(response, feed.entries, feed.lang)

@@ -55,6 +55,7 @@ class ListingSpider(SourceSpider):
 
     def parse_listing(self, response: Response) -> Iterator[Any]:
         if self.unchanged(response):
+            yield from self.refreshes()
             return
         page_number = response.meta.get("page_number", 1)
         # Decoded our way (declared charset checked against the bytes) rather than trusting the header.
@@ -67,11 +68,11 @@ class ListingSpider(SourceSpider):
             )
             return
         stored_before = self.skipped["stored"]
-        requests = list(self.follow(response, entries))
-        yield from requests
-        all_stored = self.skipped["stored"] - stored_before == len(entries)
+        yield from self.follow(response, entries)
+        # Listings run newest first: a page that reaches stored items means older pages are stored too.
+        reached_stored = self.skipped["stored"] > stored_before
         next_url = next_page_link(selector, self.source.next_page) if self.source.next_page else None
-        if next_url and not all_stored and page_number < self.source.max_pages:
+        if next_url and not reached_stored and page_number < self.source.max_pages:
             yield self.source_request(
                 self.parse_listing,
                 url=response.urljoin(next_url),

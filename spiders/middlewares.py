@@ -1,4 +1,5 @@
-"""Downloader middleware for crawling as a good citizen: retries that pause first.
+"""Downloader middleware for crawling as a good citizen: retries that pause first, and a strict limit of
+requests in flight per site.
 
 Scrapy's RetryMiddleware retries at once. This one waits before each retry: what a 429 or 503's
 Retry-After asks (seconds or an HTTP date), else an exponential backoff; and it slows the whole site
@@ -8,17 +9,21 @@ A Retry-After longer than the configured maximum is not waited for: the request 
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict, deque
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.http import Request, Response
 from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import response_status_message
+from twisted.internet.defer import Deferred
 from twisted.internet.task import deferLater
 
 RATE_LIMIT_CODES = (429, 503)
+SITE_SLOT = "chipwatch_site_slot"
 
 
 class PoliteRetryMiddleware(RetryMiddleware):
@@ -87,3 +92,50 @@ async def _pause(seconds: float) -> None:
 
     if seconds > 0:
         await maybe_deferred_to_future(deferLater(reactor, seconds, lambda: None))
+
+
+class SiteConcurrencyMiddleware:
+    """At most CONCURRENT_REQUESTS_PER_DOMAIN requests in flight to one host.
+
+    Scrapy 2.19's download slots start queued downloads as scheduled coroutines and only count them as
+    transferring once they run, so a burst of queued requests to one site can all leave at once (we saw 8
+    with a limit of 2). This middleware, placed last before the download handler, holds requests back
+    until the site has a free place. The count is shared by every crawl in the process, so two sources
+    on one site (three Google News queries) share its limit too.
+    """
+
+    active: ClassVar[Counter[str]] = Counter()
+    waiting: ClassVar[defaultdict[str, deque[Deferred[None]]]] = defaultdict(deque)
+
+    def __init__(self, limit: int) -> None:
+        self.limit = max(1, limit)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> SiteConcurrencyMiddleware:
+        return cls(crawler.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"))
+
+    async def process_request(self, request: Request, spider: Any = None) -> None:
+        key = urlparse_cached(request).hostname or ""
+        while self.active[key] >= self.limit:
+            waiter: Deferred[None] = Deferred()
+            self.waiting[key].append(waiter)
+            await maybe_deferred_to_future(waiter)
+        self.active[key] += 1
+        request.meta[SITE_SLOT] = key
+        return None
+
+    def process_response(self, request: Request, response: Response, spider: Any = None) -> Response:
+        self._release(request)
+        return response
+
+    def process_exception(self, request: Request, exception: Exception, spider: Any = None) -> None:
+        self._release(request)
+        return None
+
+    def _release(self, request: Request) -> None:
+        key = request.meta.pop(SITE_SLOT, None)
+        if key is None:
+            return
+        self.active[key] -= 1
+        if self.waiting[key]:
+            self.waiting[key].popleft().callback(None)

@@ -26,12 +26,14 @@ class SearchFeedSpider(SourceSpider):
 
     def parse_results(self, response: Response) -> Iterator[Any]:
         if self.unchanged(response):
+            yield from self.refreshes()
             return
         try:
             feed = parse_feed(response.body, _header(response, "Content-Type"))
         except FeedError as error:
             self.report_error(response.url, "feed", str(error), fatal=True)
             return
+        self.report_malformed(response.url, "feed", feed.problem, len(feed.entries), is_source=True)
         for entry in feed.entries:
             entry.title = without_publisher(entry.title, entry.publisher)
             entry.summary = _summary(entry)
@@ -43,7 +45,9 @@ class SearchFeedSpider(SourceSpider):
                     yield self.article_item(None, entry, url=link)
                 continue
             if self.wanted(target, entry):
-                yield self.article_request(target, entry, feed.lang)
+                request = self.article_request(target, entry, feed.lang)
+                if request is not None:
+                    yield request
 
 
 def without_publisher(title: str | None, publisher: str | None) -> str | None:

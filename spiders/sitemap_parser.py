@@ -29,6 +29,7 @@ class ChildSitemap:
 class Sitemap:
     entries: list[Entry] = field(default_factory=list)
     children: list[ChildSitemap] = field(default_factory=list)  # set for a sitemap index
+    problem: str | None = None  # set when the document was malformed and only partly read
 
     @property
     def is_index(self) -> bool:
@@ -52,11 +53,11 @@ def unpack(body: bytes, max_bytes: int) -> bytes:
 def parse_sitemap(body: bytes, content_type: str | None = None, max_bytes: int = 50 * 1024 * 1024) -> Sitemap:
     """Parse a sitemap or sitemap index; FeedError when the document is neither."""
     try:
-        root = parse_xml(unpack(body, max_bytes), content_type, expected="a sitemap")
+        root, problem = parse_xml(unpack(body, max_bytes), content_type, expected="a sitemap")
     except (OSError, EOFError, gzip.BadGzipFile) as error:
         raise FeedError(f"broken sitemap: {error}") from None
     kind = _local(root)
-    sitemap = Sitemap()
+    sitemap = Sitemap(problem=problem)
     if kind == "sitemapindex":
         for node in root:
             if _local(node) == "sitemap":

@@ -27,6 +27,7 @@ class SitemapSpider(SourceSpider):
 
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
         if self.unchanged(response):
+            yield from self.refreshes()
             return
         is_source = bool(response.meta.get("chipwatch_source_request"))
         try:
@@ -36,6 +37,8 @@ class SitemapSpider(SourceSpider):
         except FeedError as error:
             self.report_error(response.url, "sitemap", str(error), fatal=is_source)
             return
+        found = len(sitemap.entries) + len(sitemap.children)
+        self.report_malformed(response.url, "sitemap", sitemap.problem, found, is_source=is_source)
         if sitemap.is_index:
             yield from self._children(response, sitemap.children)
             return

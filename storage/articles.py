@@ -63,6 +63,14 @@ def stored_since(db: sqlite_utils.Database, url: str) -> str | None:
     return row[0] if row else None
 
 
+def recent_pages(db: sqlite_utils.Database, source: str, since: str) -> list[tuple[str, str | None]]:
+    """(url, title) of the source's articles first stored at or after since."""
+    rows = db.execute(
+        "SELECT url, title FROM articles WHERE source = ? AND first_seen_at >= ? ORDER BY id", [source, since]
+    ).fetchall()
+    return [(row[0], row[1]) for row in rows]
+
+
 def find_by_content_hash(db: sqlite_utils.Database, content_hash: str, canonical_url: str) -> int | None:
     """The id of another article with exactly this text, if any."""
     row = db.execute(

@@ -45,3 +45,25 @@ def get_validators(db: sqlite_utils.Database, name: str) -> tuple[str | None, st
 def save_validators(db: sqlite_utils.Database, name: str, etag: str | None, last_modified: str | None) -> None:
     with transaction(db) as conn:
         conn.execute("UPDATE sources SET etag = ?, last_modified = ? WHERE name = ?", [etag, last_modified, name])
+
+
+def health_rows(db: sqlite_utils.Database, recent_runs: int = 10) -> dict[str, dict[str, Any]]:
+    """Per source: its health columns and what its runs say (last run, items per run, last new item)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for row in db.query("SELECT name, last_success_at, consecutive_failures, last_failure_at, last_error FROM sources"):
+        rows[row["name"]] = {**row, "runs": 0, "last_run_at": None, "last_status": None, "last_new": None}
+    for row in db.query(
+        "SELECT source, count(*) AS runs, max(started_at) AS last_run_at, "
+        "max(CASE WHEN items_new > 0 THEN started_at END) AS last_new_item_at FROM crawl_runs GROUP BY source"
+    ):
+        rows.setdefault(row["source"], {"name": row["source"]}).update(row)
+    for name, entry in rows.items():
+        recent = db.execute(
+            "SELECT status, items_new, errors FROM crawl_runs WHERE source = ? AND status != 'running' "
+            "ORDER BY id DESC LIMIT ?",
+            [name, recent_runs],
+        ).fetchall()
+        if recent:
+            entry["last_status"], entry["last_new"], entry["last_errors"] = recent[0]
+            entry["items_per_run"] = round(sum(r[1] for r in recent) / len(recent), 1)
+    return rows
