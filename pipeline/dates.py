@@ -63,7 +63,13 @@ DAY_FIRST = re.compile(
     r"(?P<d>\d{1,2})\s+(?P<mon>[A-Za-z]{3,9})\.?,?\s+(?P<y>\d{4})"
     r"(?:[^\d]{0,6}?(?P<H>\d{1,2}):(?P<M>\d{2})\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?)?\s*(?P<z>[A-Z]{1,4})?"
 )
+# 12/08/2025: month first, as American sites print it, unless the first number cannot be a month.
+SLASH_DATE = re.compile(
+    r"(?<![\d/])(?P<a>\d{1,2})/(?P<b>\d{1,2})/(?P<y>\d{4})"
+    r"(?:[^\d]{0,6}?(?P<H>\d{1,2}):(?P<M>\d{2})\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?)?\s*(?P<z>[A-Z]{1,4})?"
+)
 
+DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 
 
@@ -84,6 +90,30 @@ def parse_date(value: str | None, default_timezone: str = "UTC") -> datetime | N
     if parsed < EARLIEST:
         return None
     return parsed
+
+
+def more_precise(listed: str | None, printed: str | None) -> str | None:
+    """The listed date (a feed's, the page's metadata), unless it is a bare day and the page prints a time
+    on that same day."""
+    if not listed or not printed:
+        return listed or printed
+    if DATE_ONLY.match(listed.strip()) and not DATE_ONLY.match(printed.strip()):
+        moment = parse_date(printed)
+        if moment is not None and moment.date().isoformat() == listed.strip()[:10]:
+            return printed
+    return listed
+
+
+def time_on_day(text: str, day: str) -> str | None:
+    """The first date-and-time printed in text that falls on day (YYYY-MM-DD), as printed; or None."""
+    for pattern in (CJK_DATE, NUMERIC_DATE):
+        for match in pattern.finditer(text):
+            if match["H"] is None:
+                continue
+            moment = _from_match(match)
+            if moment is not None and moment.date().isoformat() == day:
+                return match.group().strip()
+    return None
 
 
 def to_utc_iso(moment: datetime) -> str:
@@ -127,11 +157,20 @@ def _patterns(value: str) -> datetime | None:
             moment = _from_match(match)
             if moment is not None:
                 return moment
+    match = SLASH_DATE.search(value)
+    if match:
+        first, second = int(match["a"]), int(match["b"])
+        month, day = (second, first) if first > 12 else (first, second)
+        parts = {**match.groupdict(), "m": str(month), "d": str(day)}
+        return _from_parts(parts)
     return None
 
 
 def _from_match(match: re.Match[str]) -> datetime | None:
-    parts = match.groupdict()
+    return _from_parts(match.groupdict())
+
+
+def _from_parts(parts: dict[str, str | None]) -> datetime | None:
     month = int(parts["m"]) if parts.get("m") else MONTHS.get((parts.get("mon") or "").lower().rstrip("."))
     if not month:
         return None

@@ -14,7 +14,7 @@ from lxml import etree
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
-from pipeline.dates import parse_date
+from pipeline.dates import DATE_ONLY, more_precise, parse_date, time_on_day
 from pipeline.encoding import decode_bytes
 from pipeline.language import detect_language
 from pipeline.metadata import PageMetadata, read_metadata
@@ -35,6 +35,8 @@ DATE_TEXT_XPATHS = (
 )
 # A machine-readable <time> outside navigation, related links and footers.
 TIME_ELEMENT_XPATH = "//time[not(ancestor::nav or ancestor::aside or ancestor::footer or ancestor::li)]/@datetime"
+# How much of a page's text is searched for a printed time.
+VISIBLE_TEXT_CHARS = 30_000
 # Real article pages stay far below these (the 181 benchmark pages: at most ~1,600 elements, depth 50);
 # junk or generated pages above them cost trafilatura seconds each.
 MAX_ELEMENTS = 20_000
@@ -85,8 +87,10 @@ def extract_page(
         result.text = metadata.article_body
     else:
         result.text = _without_headline(_body_text(tree, url, metadata), result.title)
-    if find_text_date and not result.published and not result.problem:
+    if find_text_date and not result.problem and (not result.published or DATE_ONLY.match(result.published)):
         result.text_date = _visible_date(tree)
+        # Metadata that gives only the day ("2019-06-15") loses to a printed time on that day.
+        result.published = more_precise(result.published, result.text_date) if result.published else None
     if result.text or result.title:
         result.lang = detect_language(f"{result.title or ''}\n{result.text or ''}", metadata.lang, lang_hint)
     return result
@@ -181,6 +185,12 @@ def _visible_date(tree: HtmlElement) -> str | None:
             if text and parse_date(text) is not None:
                 return text
     try:
-        return find_date(tree, original_date=True, extensive_search=True, outputformat="%Y-%m-%d")
+        day = find_date(tree, original_date=True, extensive_search=True, outputformat="%Y-%m-%d")
     except (ValueError, TypeError):
         return None
+    if day:
+        # htmldate gives the day; the page often prints the time beside it ("2019年06月15日08:18").
+        body = tree.find("body")
+        text = body.text_content()[:VISIBLE_TEXT_CHARS] if body is not None else ""
+        return time_on_day(text, day) or day
+    return None

@@ -16,7 +16,7 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem, NotConfigured
 
 from pipeline.classify import Classifier, classify, load_classifier
-from pipeline.dates import is_future, parse_date, to_utc_iso
+from pipeline.dates import is_future, more_precise, parse_date, to_utc_iso
 from pipeline.entities import extract_entities
 from pipeline.extract import extract_page
 from pipeline.grouping import assign_story, find_copy, fingerprint_record
@@ -32,7 +32,6 @@ SUMMARY_CHARS = 300
 # Far above any real article; a page of junk text is kept only this far.
 MAX_TEXT_CHARS = 500_000
 MIN_HASHED_CHARS = 100
-DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -93,7 +92,7 @@ class ExtractStage:
         adapter["text"] = page.text or adapter["feed_summary"]
         adapter["body_extracted"] = bool(page.text)
         adapter["authors"] = page.authors or clean_authors(adapter["feed_authors"] or [])
-        adapter["published_raw"] = page.published or _more_precise(adapter["feed_published"], page.text_date)
+        adapter["published_raw"] = page.published or more_precise(adapter["feed_published"], page.text_date)
         adapter["updated_raw"] = page.updated
         adapter["lang"] = page.lang if page.lang and page.lang != "und" else normalise_lang(adapter["source_lang"])
         adapter["canonical_url"] = choose_canonical(adapter["url"], page.canonical_url)
@@ -287,17 +286,6 @@ class StoryStage(DatabaseStage):
         adapter["story_id"] = assignment.story_id
         adapter["follow_up"] = assignment.follow_up
         return item
-
-
-def _more_precise(listed: str | None, printed: str | None) -> str | None:
-    """The listing's date, unless it is a bare day (an API's publication_date) and the page prints a time."""
-    if not listed or not printed:
-        return listed or printed
-    if DATE_ONLY.match(listed.strip()) and not DATE_ONLY.match(printed.strip()):
-        moment = parse_date(printed)
-        if moment is not None and moment.date().isoformat() == listed.strip()[:10]:
-            return printed
-    return listed
 
 
 def content_hash(text: str | None) -> str | None:
