@@ -1,7 +1,8 @@
-"""RSS 2.0, RSS 1.0 (RDF) and Atom feeds to entries, safely: no entity expansion, no network, any charset."""
+"""RSS 2.0, RSS 1.0 (RDF), Atom and JSON Feed to entries, safely: no entity expansion, no network, any charset."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -66,7 +67,9 @@ def parse_xml(
 
 
 def parse_feed(body: bytes, content_type: str | None = None) -> Feed:
-    """Parse a feed; raises FeedError when the document is not an RSS or Atom feed."""
+    """Parse a feed; raises FeedError when the document is not an RSS, Atom or JSON feed."""
+    if body.lstrip()[:1] == b"{":
+        return _json_feed(body)
     root, problem = parse_xml(body, content_type)
     feed = _feed(root)
     feed.problem = problem
@@ -185,3 +188,39 @@ def _atom(root: etree._Element) -> Feed:
             )
         )
     return feed
+
+
+def _json_feed(body: bytes) -> Feed:
+    """JSON Feed 1.0/1.1 (jsonfeed.org)."""
+    try:
+        data = json.loads(decode_bytes(body, "application/json; charset=utf-8")[0])
+    except ValueError as error:
+        raise FeedError(f"not JSON: {error}") from None
+    if not isinstance(data, dict) or "jsonfeed.org/version" not in str(data.get("version", "")):
+        raise FeedError("not a feed: JSON without a jsonfeed.org version")
+    feed = Feed(title=_json_text(data.get("title")), lang=_json_text(data.get("language")))
+    for item in data.get("items") or []:
+        if not isinstance(item, dict):
+            continue
+        link = _json_text(item.get("url")) or _json_text(item.get("external_url"))
+        if not link:
+            continue
+        people = item.get("authors") or ([item["author"]] if isinstance(item.get("author"), dict) else [])
+        authors = [_json_text(person.get("name")) for person in people if isinstance(person, dict)]
+        summary = _json_text(item.get("summary")) or _plain(_json_text(item.get("content_html")))
+        feed.entries.append(
+            Entry(
+                link=link,
+                title=_plain(_json_text(item.get("title"))),
+                published=_json_text(item.get("date_published")) or _json_text(item.get("date_modified")),
+                summary=_plain(summary) or _json_text(item.get("content_text")),
+                authors=[author for author in authors if author],
+                guid=_json_text(item.get("id")),
+                lang=_json_text(item.get("language")),
+            )
+        )
+    return feed
+
+
+def _json_text(value: object) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None

@@ -123,3 +123,18 @@ def test_opaque_search_links_and_titles_without_publisher():
     assert without_publisher("Reuters", "Reuters") == "Reuters"
     assert site_of("https://news.bbc.co.uk/x") == "bbc.co.uk"
     assert site_of("https://www.mofcom.gov.cn/") == "mofcom.gov.cn"
+
+
+def test_json_feed_items_become_entries():
+    path = real_fixture("rss/npr_technology_jsonfeed.json")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    feed = parse_feed(path.read_bytes())
+    assert feed.title == data["title"] == "Technology"
+    assert len(feed.entries) == len(data["items"]) == 25
+    for entry, item in zip(feed.entries, data["items"], strict=True):
+        assert entry.link == item["url"] and entry.title == item["title"]
+        assert entry.published == item["date_published"] and entry.guid == item["id"]
+    assert feed.entries[0].authors == [data["items"][0]["author"]["name"]]
+    assert feed.entries[0].summary.startswith("In rural areas")
+    with pytest.raises(FeedError, match="jsonfeed.org"):
+        parse_feed(b'{"results": []}')
