@@ -136,5 +136,5 @@ def test_json_feed_items_become_entries():
         assert entry.published == item["date_published"] and entry.guid == item["id"]
     assert feed.entries[0].authors == [data["items"][0]["author"]["name"]]
     assert feed.entries[0].summary.startswith("In rural areas")
-    with pytest.raises(FeedError, match="jsonfeed.org"):
+    with pytest.raises(FeedError, match=r"jsonfeed\.org"):
         parse_feed(b'{"results": []}')
