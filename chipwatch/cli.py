@@ -10,10 +10,19 @@ from pathlib import Path
 
 import click
 
-from chipwatch import __version__, cli_bench, cli_classifier, cli_daemon, cli_digest, cli_sources, cli_stories
-from chipwatch.cli_common import check_topic, fail_cleanly, since_option
+from chipwatch import (
+    __version__,
+    cli_bench,
+    cli_classifier,
+    cli_daemon,
+    cli_digest,
+    cli_query,
+    cli_sources,
+    cli_stories,
+)
+from chipwatch.cli_common import fail_cleanly
 from chipwatch.config import Options, load_options
-from chipwatch.errors import ChipwatchError, QueryError
+from chipwatch.errors import ChipwatchError
 
 FORMATS = click.Choice(["table", "json", "csv"])
 
@@ -81,67 +90,6 @@ def crawl(options: Options, sources: tuple[str, ...], sources_file: Path | None,
         click.echo("no enabled sources to crawl")
     if results and all(r.status != "ok" for r in results):
         sys.exit(1)
-
-
-@cli.command()
-@click.argument("query", required=False)
-@click.option("--topic", help="Only articles tagged with this topic id (e.g. export-controls).")
-@click.option("--since", help="Only articles published on or after this date (YYYY-MM-DD).")
-@click.option("--lang", help="Language code: en, zh (both scripts), zh-Hans, zh-Hant.")
-@click.option(
-    "--entity", help="Only articles naming this entity, as KIND:VALUE (chip:h200, company:nvidia, agency:samr)."
-)
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 100_000))
-@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
-@click.pass_obj
-@fail_cleanly
-def search(
-    options: Options,
-    query: str | None,
-    topic: str | None,
-    since: str | None,
-    lang: str | None,
-    entity: str | None,
-    limit: int,
-    fmt: str,
-) -> None:
-    """Search stored articles, newest first. QUERY uses FTS5 syntax; Chinese words match anywhere.
-
-    \b
-    Examples:
-      chipwatch search H200 --since 2025-12-01
-      chipwatch search '"revenue share" OR 分成' --format json
-      chipwatch search --topic china-response --lang zh
-      chipwatch search --entity agency:samr
-    """
-    from chipwatch.output import print_articles
-    from pipeline.language import normalise_lang
-    from storage import open_database
-    from storage.search import search_articles
-
-    check_topic(topic)
-    since_iso = since_option(since)
-    lang_code = None
-    if lang:
-        lang_code = normalise_lang(lang)
-        if lang_code is None:
-            raise QueryError(f"not a language code: {lang!r}")
-    if entity and ":" not in entity:
-        raise QueryError(f"--entity takes KIND:VALUE, such as chip:h200 or agency:samr, not {entity!r}")
-    db = open_database(options.storage.db, readonly=True)
-    try:
-        rows = search_articles(
-            db,
-            query,
-            topic=topic,
-            since=since_iso,
-            lang=lang_code,
-            entity=entity.lower() if entity else None,
-            limit=limit,
-        )
-    finally:
-        db.close()
-    print_articles(rows, fmt, sys.stdout)
 
 
 @cli.command()
@@ -237,6 +185,10 @@ def demo(ctx: click.Context, port: int | None) -> None:
 
 
 for _command in (
+    cli_query.search,
+    cli_query.show,
+    cli_query.export,
+    cli_query.serve,
     cli_classifier.classify,
     cli_classifier.eval_command,
     cli_classifier.train,
@@ -251,6 +203,7 @@ for _command in (
     cli_daemon.status,
     cli_digest.digest,
     cli_bench.bench_extract,
+    cli_bench.bench_search,
     cli_sources.sources,
 ):
     cli.add_command(_command)

@@ -1,4 +1,4 @@
-"""Benchmark commands: bench-extract."""
+"""Benchmark commands: bench-extract, bench-search."""
 
 from __future__ import annotations
 
@@ -34,3 +34,37 @@ def bench_extract(directory: Path, limit: int | None) -> None:
         )
     ratio = ours.pages_per_second / reference.pages_per_second if reference.pages_per_second else 0.0
     click.echo(f"chipwatch speed: {ratio:.2f}x trafilatura's; F1 {ours.score.f1 - reference.score.f1:+.3f}")
+
+
+@click.command(name="bench-search")
+@click.option("--articles", default=1_000_000, show_default=True, type=click.IntRange(100), help="Synthetic articles.")
+@click.option("--runs", default=40, show_default=True, type=click.IntRange(1), help="Queries timed per scenario.")
+@click.option(
+    "--db",
+    "path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where the synthetic database lives (default: data/bench/search-N.db; kept and reused).",
+)
+@fail_cleanly
+def bench_search(articles: int, runs: int, path: Path | None) -> None:
+    """Time searches on a database of synthetic articles: full text with topic and date filters, Chinese
+    words, common and rare words; prints p50 and p95 per scenario. Generating a million articles takes a
+    few minutes the first time.
+
+    \b
+    Example:
+      chipwatch bench-search --articles 1000000
+    """
+    import time
+
+    from chipwatch.bench_search import generate, time_queries
+
+    path = path or Path("data") / "bench" / f"search-{articles}.db"
+    started = time.perf_counter()
+    generate(path, articles)
+    click.echo(f"{articles:,} synthetic articles in {path} (ready in {time.perf_counter() - started:.0f} s)")
+    for timing in time_queries(path, per=runs):
+        click.echo(
+            f"{timing.name:<40} p50 {timing.p50_ms:6.1f} ms  p95 {timing.p95_ms:6.1f} ms  "
+            f"({timing.runs} queries, {timing.mean_rows:.0f} rows each)"
+        )

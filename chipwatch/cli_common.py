@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sqlite3
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +20,14 @@ def fail_cleanly(command: Callable[..., Any]) -> Callable[..., Any]:
             return command(*args, **kwargs)
         except ChipwatchError as error:
             raise click.ClickException(str(error)) from None
+        except sqlite3.OperationalError as error:
+            if "locked" in str(error) or "busy" in str(error):
+                raise click.ClickException(
+                    "the database stayed locked by another writer for 30 s (a long migration?); try again"
+                ) from None
+            raise click.ClickException(f"database error: {error}") from None
+        except sqlite3.DatabaseError as error:
+            raise click.ClickException(f"database error: {error} (is the file a chipwatch database?)") from None
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
@@ -26,14 +35,15 @@ def fail_cleanly(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def since_option(since: str | None) -> str | None:
+def since_option(since: str | None, option: str = "--since") -> str | None:
+    """A date option as UTC ISO 8601, or a one-line QueryError naming the option."""
     from pipeline.dates import parse_date, to_utc_iso
 
     if not since:
         return None
     moment = parse_date(since)
     if moment is None:
-        raise QueryError(f"cannot read --since {since!r}; use YYYY-MM-DD")
+        raise QueryError(f"cannot read {option} {since!r}; use YYYY-MM-DD")
     return to_utc_iso(moment)
 
 

@@ -10,7 +10,7 @@ import sqlite_utils
 
 from storage.database import transaction
 from storage.entities import store_entities
-from storage.fts import index_text
+from storage.fts import facets, index_text
 from storage.near_duplicates import store_fingerprint
 from storage.stories import refresh_summary
 
@@ -117,22 +117,33 @@ def store_article(
                 return StoreResult(article_id, "unchanged")
             assignments = ", ".join(f"{column} = ?" for column in values)
             conn.execute(f"UPDATE articles SET {assignments} WHERE id = ?", [*values.values(), article_id])
-            conn.execute("DELETE FROM articles_fts WHERE rowid = ?", [article_id])
             status = "updated"
         conn.execute("DELETE FROM article_topics WHERE article_id = ?", [article_id])
         conn.executemany(
             "INSERT INTO article_topics (article_id, topic, score, evidence) VALUES (?, ?, ?, ?)",
             [(article_id, t.topic, round(t.score, 4), json.dumps(t.evidence, ensure_ascii=False)) for t in topics],
         )
-        conn.execute(
-            "INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)",
-            [article_id, index_text(values["title"]), index_text(values["text"])],
-        )
+        reindex(conn, article_id)
         if entities is not None:
             store_entities(conn, article_id, [tuple(key.split(":", 1)) for key in entities])
         if fingerprint is not None:
             store_fingerprint(conn, article_id, *fingerprint)
     return StoreResult(article_id, status)
+
+
+def reindex(conn: Any, article_id: int) -> None:
+    """Write the article's full-text row: title and text (CJK as bigrams) and its facets."""
+    row = conn.execute(
+        "SELECT title, text, COALESCE(published_at, first_seen_at), lang FROM articles WHERE id = ?", [article_id]
+    ).fetchone()
+    conn.execute("DELETE FROM articles_fts WHERE rowid = ?", [article_id])
+    if row is None:
+        return
+    topics = [r[0] for r in conn.execute("SELECT topic FROM article_topics WHERE article_id = ?", [article_id])]
+    conn.execute(
+        "INSERT INTO articles_fts (rowid, title, text, facets) VALUES (?, ?, ?, ?)",
+        [article_id, index_text(row[0]), index_text(row[1]), facets(row[2], row[3], topics)],
+    )
 
 
 def set_classification(
@@ -163,6 +174,7 @@ def set_classification(
             "INSERT INTO article_topics (article_id, topic, score, evidence) VALUES (?, ?, ?, ?)",
             [(article_id, t.topic, round(t.score, 4), json.dumps(t.evidence, ensure_ascii=False)) for t in topics],
         )
+        reindex(conn, article_id)  # its topic facets changed
     return True
 
 
@@ -200,11 +212,7 @@ def promote_original(db: sqlite_utils.Database, article_id: int, record: dict[st
             "VALUES (?, ?, ?, ?, ?, ?)",
             [article_id, *old],
         )
-        conn.execute("DELETE FROM articles_fts WHERE rowid = ?", [article_id])
-        conn.execute(
-            "INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)",
-            [article_id, index_text(values["title"]), index_text(values["text"])],
-        )
+        reindex(conn, article_id)
         if values["published_at"]:
             conn.execute(
                 "UPDATE article_profiles SET moment = ? WHERE article_id = ?", [values["published_at"], article_id]
@@ -260,4 +268,52 @@ def topics_for(db: sqlite_utils.Database, article_ids: list[int]) -> dict[int, l
             chunk,
         ):
             result[row[0]].append({"id": row[1], "score": row[2], "evidence": json.loads(row[3] or "[]")})
+    return result
+
+
+def article_details(db: sqlite_utils.Database, article_id: int) -> dict[str, Any] | None:
+    """Everything stored about one article: topics with evidence, story, copies and entities."""
+    article = get_article(db, article_id)
+    if article is None:
+        return None
+    article["relevant"] = bool(article["relevant"])
+    article["is_follow_up"] = bool(article.get("is_follow_up"))
+    article["topics"] = [
+        {"id": row[0], "score": row[1], "evidence": json.loads(row[2] or "[]")}
+        for row in db.execute(
+            "SELECT topic, score, evidence FROM article_topics WHERE article_id = ? ORDER BY score DESC", [article_id]
+        )
+    ]
+    story = None
+    if article.get("story_id"):
+        row = db.execute(
+            "SELECT id, title, article_count, first_seen, last_seen FROM stories WHERE id = ?", [article["story_id"]]
+        ).fetchone()
+        if row:
+            story = dict(zip(("id", "title", "article_count", "first_seen", "last_seen"), row, strict=True))
+    article["story"] = story
+    article["copies"] = [
+        dict(zip(("outlet", "source", "url", "title", "fetched_at"), row, strict=True))
+        for row in db.execute(
+            "SELECT COALESCE(publisher, source), source, url, title, fetched_at FROM copies WHERE article_id = ? "
+            "ORDER BY id",
+            [article_id],
+        )
+    ]
+    entities: dict[str, list[str]] = {}
+    for kind, value in db.execute(
+        "SELECT kind, value FROM entities WHERE article_id = ? ORDER BY kind, value", [article_id]
+    ):
+        entities.setdefault(kind, []).append(value)
+    article["entities"] = entities
+    return article
+
+
+def texts_for(db: sqlite_utils.Database, article_ids: list[int]) -> dict[int, str]:
+    """The stored text of each article id."""
+    result: dict[int, str] = {}
+    for start in range(0, len(article_ids), 500):
+        chunk = article_ids[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        result.update(db.execute(f"SELECT id, text FROM articles WHERE id IN ({marks})", chunk).fetchall())
     return result

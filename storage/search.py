@@ -1,74 +1,227 @@
-"""Searching stored articles: full text plus filters, newest first."""
+"""Searching stored articles: full text plus filters, sorted by date or relevance, as a list or a stream.
+
+A full-text search carries its topic, language and date filters into the index as facet tokens (see
+storage/fts.py), so the index returns only articles that pass them; the exact filters are applied again on
+the rows. Sorting by date then has two plans. When few articles match, the index leads: collect them,
+sort, cut. When many match (a common word and no narrow filter), sorting them all to show 50 would be
+slow, so the articles are walked newest first on the date index and each is checked against the full-text
+index until the page is full. A bounded count of matches picks the plan.
+"""
 
 from __future__ import annotations
 
+import math
 import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlite_utils
 
 from chipwatch.errors import QueryError
 from storage.articles import topics_for
-from storage.fts import fts_query
+from storage.fts import facet_filter, fts_query, months_between
 
+SORTS = ("date", "relevance")
+# The date an article is filed under: its publication, else when we first saw it (an index covers it).
+MOMENT = "COALESCE(a.published_at, a.first_seen_at)"
 RESULT_COLUMNS = (
     "a.id, a.canonical_url AS url, a.url AS fetched_url, a.title, a.source, a.publisher, a.lang, a.published_at, "
-    "a.first_seen_at, "
-    "a.relevant, a.relevance, substr(a.text, 1, 400) AS excerpt"
+    f"a.first_seen_at, {MOMENT} AS moment, a.relevant, a.relevance, a.story_id, a.is_follow_up, "
+    "substr(a.text, 1, 400) AS excerpt"
 )
+EXPORT_COLUMNS = RESULT_COLUMNS.replace("substr(a.text, 1, 400) AS excerpt", "a.summary, a.text")
+# Below this many matches the full-text index always leads (see _is_common).
+MIN_COMMON_MATCHES = 500
+STREAM_BATCH = 500
 
 
-def search_articles(
-    db: sqlite_utils.Database,
-    query: str | None = None,
-    *,
-    topic: str | None = None,
-    since: str | None = None,
-    lang: str | None = None,
-    entity: str | None = None,
-    limit: int = 20,
-) -> list[dict[str, Any]]:
-    """Articles matching the query and filters, newest first, each with its topics.
+@dataclass(frozen=True)
+class SearchQuery:
+    text: str | None = None  # FTS5 syntax; Chinese words match anywhere (see storage/fts.py)
+    topic: str | None = None
+    story: int | None = None
+    source: str | None = None  # a source name, or a publisher's name
+    lang: str | None = None  # "zh" matches zh-Hans and zh-Hant
+    since: str | None = None  # UTC ISO date or datetime, inclusive
+    until: str | None = None  # exclusive
+    min_relevance: float | None = None
+    entity: str | None = None  # KIND:VALUE, e.g. chip:h200
+    sort: str = "date"
+    limit: int | None = 20
 
-    since is an ISO date or datetime compared with published_at (first_seen_at when that is unknown).
-    lang "zh" matches both zh-Hans and zh-Hant.
+
+def search_articles(db: sqlite_utils.Database, query: str | None = None, **filters: Any) -> list[dict[str, Any]]:
+    """Articles matching the query and filters, each with its topics (newest first by default)."""
+    request = SearchQuery(text=query, **filters)
+    rows = _run(db, request, RESULT_COLUMNS)
+    _attach_topics(db, rows)
+    return rows
+
+
+def iter_articles(db: sqlite_utils.Database, request: SearchQuery) -> Iterator[dict[str, Any]]:
+    """Every matching article with its full text and topics, streamed (for export): memory stays flat."""
+    sql, params = _plan(db, request, EXPORT_COLUMNS)
+    cursor = _execute(db, sql, params, request.text)
+    names = [column[0] for column in cursor.description]
+    while True:
+        batch = [dict(zip(names, row, strict=True)) for row in cursor.fetchmany(STREAM_BATCH)]
+        if not batch:
+            return
+        _attach_topics(db, batch)
+        yield from batch
+
+
+def _run(db: sqlite_utils.Database, request: SearchQuery, columns: str) -> list[dict[str, Any]]:
+    sql, params = _plan(db, request, columns)
+    cursor = _execute(db, sql, params, request.text)
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _plan(db: sqlite_utils.Database, request: SearchQuery, columns: str) -> tuple[str, list[Any]]:
+    if request.sort not in SORTS:
+        raise QueryError(f"unknown sort {request.sort!r} (known: {', '.join(SORTS)})")
+    match = words = None
+    if request.text and request.text.strip():
+        _check_balanced(request.text)
+        match = words = fts_query(request.text)
+        if not words:
+            raise QueryError(f"nothing to search for in {request.text!r}")
+        span = _span(db) if request.since or request.until else None
+        months = months_between(request.since, request.until, *span) if span else None
+        narrowing = facet_filter(topic=request.topic, lang=request.lang, months=months)
+        match = f"({words}) AND {narrowing}" if narrowing else words
+    where, params = _filters(request)
+    limit = " LIMIT ?" if request.limit else ""
+    limit_params = [request.limit] if request.limit else []
+    if match is None:
+        order = "a.relevance DESC, a.id DESC" if request.sort == "relevance" else f"{MOMENT} DESC, a.id DESC"
+        sql = f"SELECT {columns} FROM articles a{_where(where)} ORDER BY {order}{limit}"
+        return sql, [*params, *limit_params]
+    if request.sort == "relevance" or not request.limit or not _is_common(db, request, match):
+        order = "f.rank, a.id DESC" if request.sort == "relevance" else f"{MOMENT} DESC, a.id DESC"
+        sql = (
+            f"SELECT {columns} FROM articles_fts f JOIN articles a ON a.id = f.rowid"
+            f"{_where(['articles_fts MATCH ?', *where])} ORDER BY {order}{limit}"
+        )
+        return sql, [match, *params, *limit_params]
+    # A common query: newest first along the date index, cheap filters before the full-text check, which
+    # looks at the words only (facets would make each check read their long lists: 40x slower).
+    where.append("EXISTS (SELECT 1 FROM articles_fts f WHERE f.rowid = a.id AND articles_fts MATCH ?)")
+    sql = (
+        f"SELECT {columns} FROM articles a INDEXED BY articles_moment{_where(where)} "
+        f"ORDER BY {MOMENT} DESC, a.id DESC{limit}"
+    )
+    return sql, [*params, words, *limit_params]
+
+
+def _check_balanced(text: str) -> None:
+    if text.count('"') % 2:
+        raise QueryError(f'unbalanced quotes in search query {text!r}: close the phrase with "')
+    depth = 0
+    for char in text.replace('""', ""):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            break
+    if depth:
+        raise QueryError(f"unbalanced parentheses in search query {text!r}")
+
+
+def _span(db: sqlite_utils.Database) -> tuple[str, str] | None:
+    """The first and last moment stored (two index probes; min() and max() in one query would scan)."""
+    ends = [
+        db.execute(f"SELECT {MOMENT} FROM articles a INDEXED BY articles_moment ORDER BY {MOMENT} {way} LIMIT 1")
+        for way in ("ASC", "DESC")
+    ]
+    first, last = (cursor.fetchone() for cursor in ends)
+    if not first or not first[0]:
+        return None
+    return first[0], last[0]
+
+
+def _is_common(db: sqlite_utils.Database, request: SearchQuery, match: str) -> bool:
+    """Whether walking the date index beats sorting the matches.
+
+    Sorting costs about one step per match (M). Walking newest first costs about limit x W / M steps,
+    W being the articles in the date window, before the page is full. The walk wins when M exceeds
+    sqrt(limit x W); W is estimated from the window's share of the stored time span.
     """
+    window = _window_size(db, request)
+    threshold = max(MIN_COMMON_MATCHES, int(math.sqrt((request.limit or 1) * window)))
+    sql = "SELECT count(*) FROM (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? LIMIT ?)"
+    count = _execute(db, sql, [match, threshold], request.text).fetchone()[0]
+    return count >= threshold
+
+
+def _window_size(db: sqlite_utils.Database, request: SearchQuery) -> float:
+    total = db.execute("SELECT max(id) FROM articles").fetchone()[0] or 0
+    span = _span(db) if request.since or request.until else None
+    if not span:
+        return float(total)
+    first, last = (_seconds(value) for value in span)
+    start = max(first, _seconds(request.since)) if request.since else first
+    end = min(last, _seconds(request.until)) if request.until else last
+    if last <= first:
+        return float(total)
+    return total * max(0.0, end - start) / (last - first)
+
+
+def _seconds(value: str) -> float:
+    text = value.replace("Z", "+00:00")
+    moment = datetime.fromisoformat(text if "T" in text else text[:10])
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def _filters(request: SearchQuery) -> tuple[list[str], list[Any]]:
     where: list[str] = []
     params: list[Any] = []
-    joins = ""
-    if query and query.strip():
-        match = fts_query(query)
-        if not match:
-            raise QueryError(f"nothing to search for in {query!r}")
-        joins = "JOIN articles_fts ON articles_fts.rowid = a.id"
-        where.append("articles_fts MATCH ?")
-        params.append(match)
-    if topic:
-        where.append("a.id IN (SELECT article_id FROM article_topics WHERE topic = ?)")
-        params.append(topic)
-    if since:
-        where.append("COALESCE(a.published_at, a.first_seen_at) >= ?")
-        params.append(since)
-    if entity:
-        kind, _, value = entity.partition(":")
-        where.append("a.id IN (SELECT article_id FROM entities WHERE kind = ? AND value = ?)")
-        params.extend([kind, value])
-    if lang:
+    if request.since:
+        where.append(f"{MOMENT} >= ?")
+        params.append(request.since)
+    if request.until:
+        where.append(f"{MOMENT} < ?")
+        params.append(request.until)
+    if request.lang:
         where.append("(a.lang = ? OR a.lang LIKE ?)")
-        params.extend([lang, f"{lang}-%"])
-    sql = f"SELECT {RESULT_COLUMNS} FROM articles a {joins}"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY COALESCE(a.published_at, a.first_seen_at) DESC, a.id DESC LIMIT ?"
-    params.append(limit)
+        params.extend([request.lang, f"{request.lang}-%"])
+    if request.source:
+        where.append("(a.source = ? OR a.publisher = ?)")
+        params.extend([request.source, request.source])
+    if request.story is not None:
+        where.append("a.story_id = ?")
+        params.append(request.story)
+    if request.min_relevance is not None:
+        where.append("a.relevance >= ?")
+        params.append(request.min_relevance)
+    if request.topic:
+        where.append("EXISTS (SELECT 1 FROM article_topics t WHERE t.article_id = a.id AND t.topic = ?)")
+        params.append(request.topic)
+    if request.entity:
+        kind, _, value = request.entity.partition(":")
+        where.append("EXISTS (SELECT 1 FROM entities e WHERE e.article_id = a.id AND e.kind = ? AND e.value = ?)")
+        params.extend([kind, value])
+    return where, params
+
+
+def _where(clauses: list[str]) -> str:
+    return " WHERE " + " AND ".join(clauses) if clauses else ""
+
+
+def _execute(db: sqlite_utils.Database, sql: str, params: list[Any], text: str | None) -> sqlite3.Cursor:
     try:
-        rows = list(db.query(sql, params))
+        return db.execute(sql, params)
     except sqlite3.OperationalError as error:
-        if "fts5" in str(error) or "MATCH" in str(error):
-            raise QueryError(f"cannot parse search query {query!r}: {error}") from None
+        message = str(error)
+        if "fts5" in message or "MATCH" in message or "syntax error" in message:
+            raise QueryError(f"cannot parse search query {text!r}: {message}") from None
         raise
+
+
+def _attach_topics(db: sqlite_utils.Database, rows: list[dict[str, Any]]) -> None:
     topics = topics_for(db, [row["id"] for row in rows])
     for row in rows:
         row["relevant"] = bool(row["relevant"])
-        row["topics"] = [{"id": t["id"], "score": t["score"]} for t in topics[row["id"]]]
-    return rows
+        row["is_follow_up"] = bool(row.get("is_follow_up"))
+        row["topics"] = [{"id": t["id"], "score": t["score"]} for t in topics.get(row["id"], [])]

@@ -74,3 +74,25 @@ def real_fixture(relative: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} not available (../shared is absent)")
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_db(network, tmp_path_factory) -> Path:
+    """The whole demo network crawled once into a database that tests only read."""
+    server = MirrorServer("127.0.0.1", 0, network).start_background()
+    directory = tmp_path_factory.mktemp("demo-db")
+    db = directory / "demo.db"
+    try:
+        result = run_chipwatch("--db", str(db), "crawl", "--sources-file", str(demo_sources_for(server, directory)))
+        assert result.returncode == 0, result.stderr.decode()[-2000:]
+    finally:
+        server.stop()
+    return db
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

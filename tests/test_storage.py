@@ -167,3 +167,30 @@ def test_a_reader_reads_while_a_writer_writes(tmp_path):
     assert not errors
     assert counts == sorted(counts) and counts[-1] >= 1
     assert len(search_articles(reader, "Commerce", limit=1000)) == 200
+
+
+def test_search_filters_inside_the_index_follow_reclassification(tmp_path):
+    """Topic facets in the full-text index change with the article's topics (labels, reclassify)."""
+    from storage.articles import TopicScore, set_classification, store_article
+    from storage.search import search_articles
+
+    db = open_database(tmp_path / "f.db")
+    record = {
+        "canonical_url": "https://x.test/f",
+        "url": "https://x.test/f",
+        "source": "s",
+        "title": "Customs checks on H200 shipments",
+        "text": "China's customs stepped up checks on H200 shipments this week.",
+        "published_at": "2025-12-12T08:00:00Z",
+        "fetched_at": "2025-12-12T09:00:00Z",
+        "lang": "en",
+        "relevant": 1,
+        "relevance": 0.9,
+    }
+    article = store_article(db, record, [TopicScore("market", 0.8)], "2025-12-12T09:00:00Z").article_id
+    assert [r["id"] for r in search_articles(db, "H200", topic="market", since="2025-12-01")] == [article]
+    set_classification(db, article, True, 0.9, [TopicScore("china-response", 0.9)], "v2")
+    assert search_articles(db, "H200", topic="market", since="2025-12-01") == []
+    assert [r["id"] for r in search_articles(db, "H200", topic="china-response", until="2026-01-01")] == [article]
+    assert search_articles(db, "H200", since="2025-12-13") == []
+    db.close()
