@@ -211,3 +211,30 @@ def _as_kwargs(request: SearchQuery) -> dict:
     values = dict(request.__dict__)
     values["query"] = values.pop("text")
     return values
+
+
+def naive_timing(path: Path, per: int = 20) -> QueryTiming:
+    """The reference: the first scenario answered the plain way (match, join, filter, sort), without the
+    facets in the index or the choice of plan."""
+    from storage.fts import fts_query
+    from storage.search import MOMENT, RESULT_COLUMNS
+
+    db = open_database(path, readonly=True)
+    _, variants = scenarios(per=per)[0]
+    elapsed, rows = [], []
+    try:
+        for request in variants:
+            sql = (
+                f"SELECT {RESULT_COLUMNS} FROM articles_fts f JOIN articles a ON a.id = f.rowid "
+                f"WHERE articles_fts MATCH ? AND {MOMENT} >= ? AND EXISTS (SELECT 1 FROM article_topics t "
+                f"WHERE t.article_id = a.id AND t.topic = ?) ORDER BY {MOMENT} DESC, a.id DESC LIMIT ?"
+            )
+            started = time.perf_counter()
+            found = db.execute(sql, [fts_query(request.text), request.since, request.topic, request.limit]).fetchall()
+            elapsed.append((time.perf_counter() - started) * 1000)
+            rows.append(len(found))
+    finally:
+        db.close()
+    elapsed.sort()
+    p95 = elapsed[min(len(elapsed) - 1, round(0.95 * (len(elapsed) - 1)))]
+    return QueryTiming("plain query", len(elapsed), statistics.median(elapsed), p95, statistics.mean(rows))

@@ -204,6 +204,7 @@ for _command in (
     cli_digest.digest,
     cli_bench.bench_extract,
     cli_bench.bench_search,
+    cli_bench.bench,
     cli_sources.sources,
 ):
     cli.add_command(_command)

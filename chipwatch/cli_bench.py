@@ -1,4 +1,4 @@
-"""Benchmark commands: bench-extract, bench-search."""
+"""Benchmark commands: bench (all of them), bench-extract, bench-search."""
 
 from __future__ import annotations
 
@@ -68,3 +68,53 @@ def bench_search(articles: int, runs: int, path: Path | None) -> None:
             f"{timing.name:<40} p50 {timing.p50_ms:6.1f} ms  p95 {timing.p95_ms:6.1f} ms  "
             f"({timing.runs} queries, {timing.mean_rows:.0f} rows each)"
         )
+
+
+@click.command()
+@click.option("--quick", is_flag=True, help="Small sizes, under two minutes: a smoke check of every benchmark.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report here (default: BENCHMARKS.md for a full run; nothing for --quick).",
+)
+@click.option(
+    "--shared",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("../shared"),
+    show_default=True,
+    help="Where the benchmark pages are (benchmarks/article-extraction).",
+)
+@click.pass_obj
+@fail_cleanly
+def bench(options, quick: bool, out: Path | None, shared: Path) -> None:
+    """Run every benchmark: end to end against trafilatura alone, extraction quality and speed,
+    classification, copy and story assignment at 1k and 100k articles, search at a million articles, the
+    digest for a 500-item day, and the daemon's memory over 200 scheduled runs. Prints each figure and
+    writes BENCHMARKS.md.
+
+    \b
+    Example:
+      chipwatch bench            # about 15 minutes (generating a million articles the first time)
+      chipwatch bench --quick    # under two minutes
+    """
+    from chipwatch.bench_all import markdown, run_all
+
+    report = run_all(options, shared, quick, log=lambda line: click.echo(line, err=True))
+    for figure in report.figures:
+        reference = f"  [{figure.reference}]" if figure.reference else ""
+        click.echo(f"{figure.name}: {figure.value}{reference}")
+    for note in report.notes:
+        click.echo(f"not measured: {note}")
+    target = out or (None if quick else Path("BENCHMARKS.md"))
+    if target is not None:
+        target.write_text(markdown(report, PROFILE_NOTES), encoding="utf-8")
+        click.echo(f"wrote {target}", err=True)
+    if report.notes:
+        raise SystemExit(1)
+
+
+PROFILE_NOTES = """
+## Profiling the end-to-end path
+
+(see the notes below the table)
+"""

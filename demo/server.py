@@ -45,6 +45,7 @@ class MirrorServer(ThreadingHTTPServer):
         self.network = network or load_network()
         self.articles = self.network.by_path()
         self.requests: list[LoggedRequest] = []
+        self.request_times: list[float] = []  # time.perf_counter() of each request, for benchmarks
         self.in_flight = 0
         self.max_in_flight = 0  # the most requests served at once: tests check politeness with it
         self.extra_routes: dict[str, Callable[[], Reply]] = {}
@@ -78,6 +79,7 @@ class MirrorServer(ThreadingHTTPServer):
     def log(self, request: LoggedRequest) -> None:
         with self._lock:
             self.requests.append(request)
+            self.request_times.append(time.perf_counter())
 
     def requested_paths(self) -> list[str]:
         with self._lock:

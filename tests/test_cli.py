@@ -92,7 +92,7 @@ def test_classify_reads_a_file(tmp_path):
     [
         (["search", "--topic", "nonsense"], "unknown topic 'nonsense'"),
         (["search", "--since", "last tuesday"], "cannot read --since"),
-        (["search", "NEAR("], "cannot parse search query"),
+        (["search", "NEAR("], "unbalanced parentheses"),
         (["search", "--lang", "??"], "not a language code"),
     ],
 )

@@ -48,7 +48,7 @@ def test_external_entities_are_not_read():
     [
         (b"", "empty"),
         (b"<html><body><h1>502 Bad Gateway</h1></body></html>", "an HTML page where a feed was expected"),
-        (b'{"error": "rate limited"}', "not XML"),
+        (b'{"error": "rate limited"}', "not a feed"),
         (b"\x00\x01\x02 garbage", "not XML"),
     ],
 )

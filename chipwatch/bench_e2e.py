@@ -1,0 +1,124 @@
+"""The end-to-end benchmark: real pages served as a news site with a feed, crawled through the whole
+pipeline into SQLite, against trafilatura extracting the same pages in a plain loop.
+
+The pages are the article-extraction benchmark's 181 real pages when ../shared is there, else the demo
+network's own. The crawl runs as `chipwatch crawl` does, in its own process; its time is measured from
+the first request the site sees to the end of the process, and its peak memory is the process's.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from demo.server import MirrorServer
+
+
+@dataclass(frozen=True)
+class EndToEnd:
+    pages: int
+    stored: int
+    crawl_seconds: float  # first request to the end of the crawl
+    startup_seconds: float  # process start to first request (imports, model loading)
+    peak_rss_mb: float
+    reference_seconds: float  # trafilatura.extract over the same pages, one after another
+
+    @property
+    def pages_per_second(self) -> float:
+        return self.pages / self.crawl_seconds
+
+    @property
+    def reference_pages_per_second(self) -> float:
+        return self.pages / self.reference_seconds
+
+
+def benchmark_pages(shared: Path, limit: int | None = None) -> list[tuple[str, bytes]]:
+    """(path, html) of the pages to crawl."""
+    directory = shared / "benchmarks" / "article-extraction"
+    truth = directory / "ground-truth.json"
+    if truth.exists():
+        ids = sorted(json.loads(truth.read_text(encoding="utf-8")))[:limit]
+        return [
+            (f"/site/{page_id}.html", gzip.decompress((directory / "html" / f"{page_id}.html.gz").read_bytes()))
+            for page_id in ids
+        ]
+    from demo.network import load_network
+    from demo.render import render_article
+
+    network = load_network()
+    articles = [a for a in network.articles if not a.members_only][:limit]
+    return [(f"/site/{a.id}.html", render_article(network, a, "http://127.0.0.1")[0]) for a in articles]
+
+
+def _feed(base: str, pages: list[tuple[str, bytes]]) -> bytes:
+    items = "".join(
+        f"<item><title>Page {n}</title><link>{escape(base + path)}</link>"
+        "<pubDate>Tue, 09 Dec 2025 08:00:00 GMT</pubDate></item>"
+        for n, (path, _) in enumerate(pages, 1)
+    )
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>bench</title>{items}</channel></rss>'.encode()
+
+
+def run(shared: Path, limit: int | None = None) -> EndToEnd:
+    import trafilatura
+
+    pages = benchmark_pages(shared, limit)
+    server = MirrorServer("127.0.0.1", 0).start_background()
+    try:
+        for path, html in pages:
+            server.add_route(path, html, "text/html")
+        server.add_route("/site/feed.xml", _feed(server.base_url, pages), "application/rss+xml")
+        with tempfile.TemporaryDirectory(prefix="chipwatch-bench-") as tmp:
+            directory = Path(tmp)
+            sources = directory / "sources.toml"
+            sources.write_text(
+                f'[[source]]\nname = "bench"\nkind = "feed"\nurl = "{server.base_url}/site/feed.xml"\n',
+                encoding="utf-8",
+            )
+            db = directory / "bench.db"
+            env = {
+                "CHIPWATCH_CRAWL_AUTOTHROTTLE": "false",  # politeness delays are not pipeline cost
+                "CHIPWATCH_CRAWL_OBEY_ROBOTS": "false",
+                "PATH": "/usr/bin:/bin",
+            }
+            started = time.perf_counter()
+            before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            result = subprocess.run(
+                [sys.executable, "-m", "chipwatch.cli", "--db", str(db), "crawl", "--sources-file", str(sources)],
+                capture_output=True,
+                env=env,
+                timeout=1800,
+            )
+            ended = time.perf_counter()
+            peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            if result.returncode != 0:
+                raise RuntimeError(f"benchmark crawl failed: {result.stderr.decode()[-1500:]}")
+            first_request = server.request_times[0] if server.request_times else started
+            import sqlite3
+
+            conn = sqlite3.connect(db)
+            stored = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+            stored += conn.execute("SELECT count(*) FROM copies").fetchone()[0]
+            conn.close()
+    finally:
+        server.stop()
+    reference_started = time.perf_counter()
+    for _, html in pages:
+        trafilatura.extract(html)
+    reference = time.perf_counter() - reference_started
+    return EndToEnd(
+        pages=len(pages),
+        stored=stored,
+        crawl_seconds=ended - first_request,
+        startup_seconds=first_request - started,
+        peak_rss_mb=max(peak_kb, before) / 1024,
+        reference_seconds=reference,
+    )
