@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-slow lint format clean
+.PHONY: demo test test-slow chaos bench lint format clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,14 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	$(BIN)/pytest -q -m slow
+
+# The chaos suite in full: every fault, and twenty seeded SIGKILLs of crawls mid-write.
+chaos: $(STAMP)
+	$(BIN)/pytest -q -m 'chaos or not chaos' tests/test_chaos.py
+
+# Every benchmark, about 15 minutes (the first run also generates a million-article database in data/bench).
+bench: $(STAMP)
+	$(BIN)/chipwatch bench --out BENCHMARKS.md
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -174,7 +174,7 @@ def _digest(options: Options, shared: Path, quick: bool) -> list[Figure]:
 
 def _daemon_memory(options: Options, shared: Path, quick: bool) -> list[Figure]:
     """The daemon's memory over many scheduled runs."""
-    early, late = (10, 30) if quick else (10, 200)
+    early, late = (5, 12) if quick else (10, 200)
     first, last, seconds = daemon_memory(early, late)
     growth = (last - first) / first
     return [

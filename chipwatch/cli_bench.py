@@ -114,7 +114,22 @@ def bench(options, quick: bool, out: Path | None, shared: Path) -> None:
 
 
 PROFILE_NOTES = """
-## Profiling the end-to-end path
+## What profiling the end-to-end path found
 
-(see the notes below the table)
+`python -m cProfile -m chipwatch.cli crawl` over the 181 pages served as one feed (one process, before the
+changes below): 13.9 s, of which the item pipeline took 9.5 s and extraction 6.7 s of that — trafilatura
+5.1 s (its fallback extractors, readability and jusText, 1.9 s), reading metadata 0.2 s, the page-size
+guard's tree walk 0.3 s; classification 1.05 s, copy detection 0.55 s, entities 0.3 s, storing 0.3 s,
+stories 0.15 s. Downloading overlapped with all of it. The crawl ran at 0.41x trafilatura alone.
+
+1. The precise extraction pass now skips trafilatura's fallback extractors (`fast=True`); the fuller
+   pass, run only when the precise one finds little, keeps them. Extraction F1 went from 0.970 to
+   0.971 and its speed from 0.85x to 1.2x trafilatura's. End to end: 0.41x -> 0.67x.
+2. Extraction, now the bulk of the remaining CPU, runs in two forked worker processes
+   (`[crawl] extract_workers`, default 2) while the crawl's own process downloads, classifies and
+   stores. End to end: 0.67x -> about 1.0x on this 2-core machine. The cost is memory: the workers share
+   the parent's pages copy-on-write, and the peak above counts them in full.
+
+The reference is single-threaded trafilatura with its defaults; the pipeline's figure includes fetching
+over HTTP, metadata, dates, language, classification, entities, copy detection, stories and storing.
 """

@@ -39,6 +39,9 @@ class CrawlOptions:
     retries: int = 2
     retry_backoff: float = 1.0  # seconds before the first retry, doubling with each
     max_retry_after: float = 120.0  # longest Retry-After (429/503) a crawl waits; longer ones fail the request
+    # Processes that extract pages in parallel (1: in the crawl's own process). Extraction is most of the
+    # CPU a crawl uses; two workers use a 2-core machine fully.
+    extract_workers: int = 2
     obey_robots: bool = True
     autothrottle: bool = True
 
@@ -223,6 +226,8 @@ def _check_crawl(crawl: CrawlOptions, config_file: Path | None) -> None:
         raise ConfigError(f"{where} concurrent_per_domain: 1 to 4 (be polite), got {crawl.concurrent_per_domain}")
     if crawl.download_timeout <= 0 or crawl.max_page_bytes < 10_000 or crawl.retries < 0:
         raise ConfigError(f"{where}: download_timeout must be positive, max_page_bytes at least 10000, retries >= 0")
+    if not 1 <= crawl.extract_workers <= 32:
+        raise ConfigError(f"{where} extract_workers: 1 to 32, got {crawl.extract_workers}")
     if crawl.retry_backoff < 0 or crawl.max_retry_after < 0:
         raise ConfigError(f"{where}: retry_backoff and max_retry_after must not be negative")
 

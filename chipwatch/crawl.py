@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -10,8 +11,10 @@ from typing import TextIO
 from scrapy.crawler import CrawlerProcess
 
 from chipwatch.config import Options
+from chipwatch.lock import LockHeld, SourceLock
 from chipwatch.progress import Progress
 from chipwatch.scrapy_settings import scrapy_settings
+from pipeline.dates import utc_now_iso
 from spiders.federal_register import FederalRegisterSpider
 from spiders.feeds import FeedSpider
 from spiders.listings import ListingSpider
@@ -20,6 +23,7 @@ from spiders.sitemaps import SitemapSpider
 from spiders.sources import Source, load_sources, select_sources
 from storage import open_database
 from storage.crawl_runs import errors_for_run, get_run
+from storage.schedule import settle_orphans
 from storage.sources import sync_sources
 
 SPIDERS = {
@@ -53,18 +57,45 @@ def crawl(
     db.close()
     if not chosen:
         return []
-    process = CrawlerProcess(scrapy_settings(options, log_level="INFO" if verbose else "WARNING"))
-    progress = Progress(stream)
-    crawlers = []
+    # One crawl per source at a time: a second `chipwatch crawl` (or the daemon) refuses a source that is
+    # being crawled instead of fetching and writing it twice.
+    locks, refused = [], []
     for source in chosen:
-        crawler = process.create_crawler(SPIDERS[source.kind])
-        progress.attach(crawler)
-        process.crawl(crawler, source=source)
-        crawlers.append((source, crawler))
-    process.start()
+        lock = SourceLock(options.storage.db, source.name)
+        try:
+            lock.acquire()
+            locks.append((source, lock))
+        except LockHeld as held:
+            refused.append(RunResult(source.name, None, "skipped", first_errors=(str(held),)))
+    try:
+        if not locks:
+            return refused
+        db = open_database(options.storage.db)
+        try:
+            # We hold these sources' locks: a run still marked running was cut short (a killed crawl).
+            for source, _ in locks:
+                settle_orphans(db, utc_now_iso(), source.name)
+        finally:
+            db.close()
+        process = CrawlerProcess(scrapy_settings(options, log_level="INFO" if verbose else "WARNING"))
+        if not verbose:
+            # A site whose robots.txt cannot be fetched is crawled as if it had none; Scrapy would print a
+            # traceback for it. The page's own failure, if any, is recorded on the run.
+            logging.getLogger("scrapy.downloadermiddlewares.robotstxt").setLevel(logging.CRITICAL)
+        progress = Progress(stream)
+        crawlers = []
+        for source, _ in locks:
+            crawler = process.create_crawler(SPIDERS[source.kind])
+            progress.attach(crawler)
+            process.crawl(crawler, source=source)
+            crawlers.append((source, crawler))
+        process.start()
+    finally:
+        for _, lock in locks:
+            lock.release()
     db = open_database(options.storage.db)
     try:
-        return [_result(db, source, crawler) for source, crawler in crawlers]
+        return [_result(db, source, crawler) for source, crawler in crawlers] + refused
     finally:
         db.close()
 

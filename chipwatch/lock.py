@@ -1,6 +1,7 @@
-"""One daemon per database: an exclusive lock on a file next to it, holding the owner's PID.
+"""Exclusive locks on files next to the database, holding the owner's PID: one daemon per database, one
+crawl per source at a time.
 
-The kernel drops the lock when its process dies, however it dies, so a lock left by a killed daemon is
+The kernel drops a lock when its process dies, however it dies, so a lock left by a killed process is
 simply taken over by the next one.
 """
 
@@ -14,10 +15,13 @@ from typing import IO
 from chipwatch.errors import ChipwatchError
 
 
-class DaemonLock:
-    def __init__(self, db_path: Path) -> None:
-        self.path = Path(f"{db_path}.daemon.lock")
+class FileLock:
+    def __init__(self, path: Path) -> None:
+        self.path = path
         self._handle: IO[str] | None = None
+
+    def owner_message(self, owner: str) -> str:
+        return f"locked by PID {owner} ({self.path})"
 
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -28,9 +32,7 @@ class DaemonLock:
             handle.seek(0)
             owner = handle.read().strip() or "unknown"
             handle.close()
-            raise ChipwatchError(
-                f"another chipwatch daemon (PID {owner}) is already running on this database ({self.path})"
-            ) from None
+            raise LockHeld(self.owner_message(owner)) from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"{os.getpid()}\n")
@@ -41,3 +43,25 @@ class DaemonLock:
         if self._handle is not None:
             self._handle.close()  # closing releases the lock
             self._handle = None
+
+
+class LockHeld(ChipwatchError):
+    """Another process holds the lock."""
+
+
+class DaemonLock(FileLock):
+    def __init__(self, db_path: Path) -> None:
+        super().__init__(Path(f"{db_path}.daemon.lock"))
+
+    def owner_message(self, owner: str) -> str:
+        return f"another chipwatch daemon (PID {owner}) is already running on this database ({self.path})"
+
+
+class SourceLock(FileLock):
+    """Held while a source is crawled, so two crawls of one source never run at once."""
+
+    def __init__(self, db_path: Path, source: str) -> None:
+        super().__init__(Path(f"{db_path}.{source}.crawl.lock"))
+
+    def owner_message(self, owner: str) -> str:
+        return f"already being crawled by PID {owner}"

@@ -36,6 +36,7 @@ def scrapy_settings(options: Options, *, log_level: str = "WARNING") -> dict[str
         "DOWNLOADER_MIDDLEWARES": {
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "spiders.middlewares.PoliteRetryMiddleware": 550,
+            "spiders.middlewares.OffsiteRedirectMiddleware": 560,
             "spiders.middlewares.SiteConcurrencyMiddleware": 990,
         },
         "CHIPWATCH_RETRY_BACKOFF": crawl.retry_backoff,
@@ -51,6 +52,7 @@ def scrapy_settings(options: Options, *, log_level: str = "WARNING") -> dict[str
         "ITEM_PIPELINES": ITEM_PIPELINES,
         "EXTENSIONS": {"chipwatch.run_recorder.CrawlRunRecorder": 500},
         "CHIPWATCH_DB": str(options.storage.db),
+        "CHIPWATCH_EXTRACT_WORKERS": crawl.extract_workers,
         "CHIPWATCH_TOPICS": str(options.classify.topics),
         "CHIPWATCH_MODEL": str(options.classify.model),
         "CHIPWATCH_SOURCES_FILE": str(options.crawl.sources),

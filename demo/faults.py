@@ -78,8 +78,9 @@ def _status(code: int, headers: dict[str, str] | None = None) -> object:
 
 
 def _redirect_loop(base: str, path: str) -> Reply:
-    other = path + "x" if not path.endswith("x") else path[:-1]
-    return Reply(302, b"", headers={"Location": other})
+    # Served for the path with or without ?loop (the query does not change the route): it redirects to
+    # itself for ever.
+    return Reply(302, b"", headers={"Location": path + "?loop"})
 
 
 FAULTS: dict[str, object] = {

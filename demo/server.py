@@ -11,6 +11,7 @@ import hashlib
 import json
 import socket
 import struct
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -75,6 +76,13 @@ class MirrorServer(ThreadingHTTPServer):
         if kind not in FAULTS:
             raise KeyError(f"unknown fault {kind!r} (known: {', '.join(FAULTS)})")
         self.extra_routes[path] = lambda: fault_reply(kind, self.base_url, path)
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A crawler hanging up on a fault (a page over its size limit, a drip) is expected, not news.
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
 
     def log(self, request: LoggedRequest) -> None:
         with self._lock:

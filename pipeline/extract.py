@@ -129,9 +129,11 @@ def _body_text(tree: HtmlElement, url: str, metadata: PageMetadata) -> str | Non
     layouts it keeps only a fragment, so a short result earns a second, fuller pass (bench-extract: F1 0.953
     for trafilatura's default alone, 0.969 for this combination, at about the same speed).
     """
-    text = _trafilatura_text(tree, url, favor_precision=True)
+    # The precise pass skips trafilatura's fallback extractors (fast): on the benchmark that costs nothing
+    # in F1 and makes extraction 1.5x faster; the fuller pass keeps them.
+    text = _trafilatura_text(tree, url, favor_precision=True, fast=True)
     if len(text or "") < SHORT_TEXT_CHARS:
-        fuller = _trafilatura_text(tree, url, favor_precision=False)
+        fuller = _trafilatura_text(tree, url, favor_precision=False, fast=False)
         if fuller and len(text or "") < FALLBACK_SHARE * len(fuller):
             text = fuller
     if metadata.article_body and len(metadata.article_body) > ARTICLE_BODY_PREFERENCE * len(text or ""):
@@ -139,12 +141,13 @@ def _body_text(tree: HtmlElement, url: str, metadata: PageMetadata) -> str | Non
     return text.strip() if text and text.strip() else None
 
 
-def _trafilatura_text(tree: HtmlElement, url: str, *, favor_precision: bool) -> str | None:
+def _trafilatura_text(tree: HtmlElement, url: str, *, favor_precision: bool, fast: bool) -> str | None:
     # bare_extraction works on a copy of the tree, so both passes can share one parse.
     document = trafilatura.bare_extraction(
         tree,
         url=url,
         favor_precision=favor_precision,
+        fast=fast,
         with_metadata=False,
         include_comments=False,
         include_tables=True,

@@ -6,11 +6,16 @@ close_spider, and either returns the item or raises DropItem with a reason that 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import multiprocessing
 import re
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem, NotConfigured
@@ -62,25 +67,38 @@ class DatabaseStage:
 
 
 class ExtractStage:
-    """Body text and metadata from the page, with the feed entry as fallback."""
+    """Body text and metadata from the page, with the feed entry as fallback.
 
-    def __init__(self, signals: Any = None) -> None:
+    Extraction is most of a crawl's CPU time, so with workers > 1 it runs in that many worker processes
+    (forked on first use) while the crawl's own process downloads, classifies and stores. Every source
+    crawled in the process shares the one pool: eighteen sources still make two workers, not thirty-six.
+    """
+
+    shared_pool: ClassVar[ProcessPoolExecutor | None] = None
+    users: ClassVar[int] = 0
+
+    def __init__(self, signals: Any = None, workers: int = 1) -> None:
         self.signals = signals
+        self.workers = workers
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> ExtractStage:
-        return cls(crawler.signals)
+        return cls(crawler.signals, crawler.settings.getint("CHIPWATCH_EXTRACT_WORKERS", 1))
 
-    def process_item(self, item: Any) -> Any:
+    def open_spider(self) -> None:
+        ExtractStage.users += 1
+
+    def close_spider(self) -> None:
+        ExtractStage.users -= 1
+        if ExtractStage.users <= 0 and ExtractStage.shared_pool is not None:
+            ExtractStage.shared_pool.shutdown(wait=False, cancel_futures=True)
+            ExtractStage.shared_pool = None
+
+    async def process_item(self, item: Any) -> Any:
         adapter = ItemAdapter(item)
         if not adapter["page_fetched"]:
             return self._from_entry(adapter, item)
-        page = extract_page(
-            adapter["body"],
-            adapter["url"],
-            content_type=adapter["content_type"],
-            lang_hint=adapter["source_lang"],
-        )
+        page = await self._extract(adapter)
         title = page.title or adapter["feed_title"]
         if not page.text and not title:
             raise DropItem(f"empty page: no article text or title at {adapter['url']}")
@@ -99,6 +117,26 @@ class ExtractStage:
         adapter["html_encoding"] = page.encoding
         adapter["body"] = b""  # the page is no longer needed; keep memory flat on long crawls
         return item
+
+    async def _extract(self, adapter: ItemAdapter) -> Any:
+        job = partial(
+            extract_page,
+            adapter["body"],
+            adapter["url"],
+            content_type=adapter["content_type"],
+            lang_hint=adapter["source_lang"],
+        )
+        if self.workers <= 1:
+            return job()
+        if ExtractStage.shared_pool is None:
+            # fork: the workers start at once with everything already imported.
+            ExtractStage.shared_pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"))
+        try:
+            return await asyncio.get_running_loop().run_in_executor(ExtractStage.shared_pool, job)
+        except BrokenProcessPool:
+            # A worker died on this page (or was killed): the page is dropped, the next ones get a new pool.
+            ExtractStage.shared_pool = None
+            raise DropItem(f"extraction crashed on {adapter['url']}") from None
 
     def _from_entry(self, adapter: ItemAdapter, item: Any) -> Any:
         if not adapter["feed_title"]:

@@ -11,6 +11,7 @@ from typing import Any
 import scrapy
 from scrapy.exceptions import (
     CannotResolveHostError,
+    DownloadCancelledError,
     DownloadConnectionRefusedError,
     DownloadTimeoutError,
     IgnoreRequest,
@@ -69,6 +70,7 @@ class SourceSpider(scrapy.Spider):
         self._prefilter: Prefilter | None = None
         self._sites: set[str] = set()
         self.requested: set[str] = set()
+        self.limit_reached = False
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SourceSpider:
@@ -188,6 +190,14 @@ class SourceSpider(scrapy.Spider):
     def article_request(self, url: str, entry: Entry, lang: str | None = None) -> scrapy.Request | None:
         if url in self.requested:
             return None
+        limit = self.source.max_entries if self.source else 0
+        if limit and len(self.requested) >= limit:
+            if not self.limit_reached:
+                self.limit_reached = True
+                self.report_error(
+                    self.source.url, "limit", f"more than {limit} new entries: the rest wait for the next run"
+                )
+            return None
         self.requested.add(url)
         # Not left to Scrapy's duplicate filter, which would silently drop a redirect back to a page already
         # requested: a redirect loop then ends in a recorded error instead of vanishing.
@@ -284,7 +294,7 @@ def _is_size_limit(failure: Failure) -> bool:
 
 
 def _failure_kind(failure: Failure) -> str:
-    if _is_size_limit(failure):
+    if _is_size_limit(failure) or failure.check(DownloadCancelledError):
         return "too-large"
     message = failure.getErrorMessage()
     if failure.check(IgnoreRequest) and "redirection" in message:
@@ -304,6 +314,8 @@ def _failure_message(failure: Failure) -> str:
         return f"HTTP {response.status}" + (f" (Retry-After: {retry_after})" if retry_after else "")
     if failure.check(ResponseDataLossError):
         return "the connection closed before the whole body arrived"
+    if failure.check(DownloadCancelledError) and not failure.getErrorMessage():
+        return "the body grew past max_page_bytes; download stopped"
     return f"{failure.type.__name__}: {failure.getErrorMessage()}"[:500]
 
 

@@ -15,6 +15,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
@@ -139,3 +140,29 @@ class SiteConcurrencyMiddleware:
         self.active[key] -= 1
         if self.waiting[key]:
             self.waiting[key].popleft().callback(None)
+
+
+class OffsiteRedirectMiddleware:
+    """Redirects stay on the source's sites (spider.allowed_domains) unless its config allows others.
+
+    Scrapy's own offsite filter lets through every request marked dont_filter, and chipwatch marks its
+    page requests so (it de-duplicates them itself), so redirects are checked here.
+    """
+
+    def process_request(self, request: Request, spider: Any = None) -> None:
+        if not request.meta.get("redirect_urls"):
+            return None
+        spider = spider or getattr(getattr(self, "crawler", None), "spider", None)
+        allowed = getattr(spider, "allowed_domains", None)
+        if not allowed:
+            return None
+        host = (urlparse_cached(request).hostname or "").lower()
+        if any(host == domain or host.endswith("." + domain) for domain in allowed):
+            return None
+        raise IgnoreRequest(f"Filtered offsite request to {host!r}: a redirect left the source's sites")
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> OffsiteRedirectMiddleware:
+        middleware = cls()
+        middleware.crawler = crawler
+        return middleware

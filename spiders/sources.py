@@ -11,6 +11,7 @@
     prefilter = false                 # fetch only entries whose title/summary mention the story's subject
     refresh_hours = 0                 # re-fetch stored items this young, to catch corrections
     max_pages = 3                     # listing pages, API pages or child sitemaps followed per run
+    max_entries = 500                 # pages fetched per run at most; the rest wait for the next run
     max_age_days = 0                  # skip entries older than this (0: no limit)
     expect_items_days = 7             # flag the source as silent after this long without a new item
     domains = []                      # other sites its links may lead to ("*" for any)
@@ -58,6 +59,7 @@ class Source:
     prefilter: bool = False
     refresh_hours: float = 0.0
     max_pages: int = 3
+    max_entries: int = 500
     max_age_days: float = 0.0
     expect_items_days: float = 7.0
     domains: tuple[str, ...] = ()
@@ -80,6 +82,7 @@ _FIELDS: dict[str, type | tuple[type, ...]] = {
     "prefilter": bool,
     "refresh_hours": (int, float),
     "max_pages": int,
+    "max_entries": int,
     "max_age_days": (int, float),
     "expect_items_days": (int, float),
     "domains": list,
@@ -167,6 +170,8 @@ def _parse_entry(entry: Any, where: str) -> Source:
             raise ConfigError(f"{where}: field {key!r} must not be negative")
     if not 1 <= entry.get("max_pages", 1) <= 1000:
         raise ConfigError(f"{where}: field 'max_pages' must be between 1 and 1000")
+    if not 1 <= entry.get("max_entries", 1) <= 100_000:
+        raise ConfigError(f"{where}: field 'max_entries' must be between 1 and 100000")
     domains = entry.get("domains", [])
     if not all(isinstance(domain, str) and domain.strip() for domain in domains):
         raise ConfigError(f"{where}: field 'domains' must be a list of host names")

@@ -1,0 +1,324 @@
+"""Chaos: every fault the mirror can serve in one crawl, then a clean run that picks up what was missed;
+crawls killed with SIGKILL at seeded random moments while they write; two crawls of one source at once;
+hostile text in the CLI and in Datasette. `make test` runs a short version of the kill loop, `make chaos`
+the long one."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from chipwatch.bench_e2e import _watch_memory
+from demo.faults import FAULTS
+from tests.conftest import REPO, clean_env, demo_sources_for, free_port, run_chipwatch
+from tests.crawl_helpers import QUICK, crawl, query, rss, write_sources
+
+GOOD = (
+    "<html><head><title>{title}</title></head><body><article><h1>{title}</h1><p>Commerce approved new H200 "
+    "export licences for approved customers in China on Tuesday, officials said, as lawmakers objected. "
+    "{title} is now served in full.</p></article></body></html>"
+)
+# Page faults and what each should be recorded as (the kinds chipwatch writes on the crawl run).
+PAGE_FAULTS = {
+    "not-found": "http",
+    "gone": "http",
+    "server-error": "http",
+    "unavailable": "http",
+    "rate-limited": "http",
+    "rate-limited-no-header": "http",
+    "rate-limited-long": "http",
+    "redirect-loop": "redirect",
+    "redirect-offsite": "offsite",
+    "timeout": "timeout",
+    "reset": "reset",
+    "drip": "timeout",
+    "endless": "too-large",
+    "empty": "extract",
+    "huge-page": "too-large",
+    "gzip-bomb": "too-large",
+}
+# Pages that are odd but readable: stored, with their oddity cleaned up.
+ODD_PAGES = ("wrong-content-type", "invalid-utf8", "nul-bytes", "truncated-gzip")
+# Discovery documents that fail, by kind of source.
+SOURCE_FAULTS = {
+    "html-instead-of-feed": ("feed", "feed"),
+    "truncated-xml": ("feed", "feed"),
+    "xml-bomb": ("feed", None),
+    "external-entity": ("feed", None),
+    "api-error": ("federal-register", "api"),
+    "sitemap-self-index": ("sitemap", None),
+    "huge-feed": ("feed", "limit"),
+}
+
+
+def test_the_catalogue_has_at_least_25_kinds():
+    covered = set(PAGE_FAULTS) | set(ODD_PAGES) | set(SOURCE_FAULTS) | {"connection-refused"}
+    assert len(covered) >= 25
+    assert covered - {"connection-refused"} <= set(FAULTS)
+
+
+@pytest.fixture(scope="module")
+def chaos(network, tmp_path_factory):
+    from demo.server import MirrorServer
+
+    server = MirrorServer("127.0.0.1", 0, network).start_background()
+    base = server.base_url
+    tmp = tmp_path_factory.mktemp("chaos")
+    refused = f"http://127.0.0.1:{free_port()}/refused.html"  # nothing listens there
+    pages = [f"/chaos/{fault}.html" for fault in [*PAGE_FAULTS, *ODD_PAGES]]
+    for path, fault in zip(pages, [*PAGE_FAULTS, *ODD_PAGES], strict=True):
+        server.add_fault(path, fault)
+    entries = [(f"Nvidia H200 chaos page {path}", path) for path in pages] + [("Refused H200 page", refused)]
+    server.add_route("/chaos/feed.xml", rss(base, entries), "application/rss+xml")
+    sources = [{"name": "chaos-pages", "kind": "feed", "url": f"{base}/chaos/feed.xml"}]
+    for fault, (kind, _) in SOURCE_FAULTS.items():
+        source = {"name": f"doc-{fault}", "kind": kind, "url": f"{base}/faults/{fault}/doc"}
+        if fault == "huge-feed":
+            source["max_entries"] = 40
+        sources.append(source)
+    sources.append({"name": "pacific-wire", "kind": "feed", "url": f"{base}/pacific-wire/feed.xml"})
+    sources_file = write_sources(tmp / "s.toml", *sources)
+    db = tmp / "c.db"
+    env = clean_env(**QUICK, CHIPWATCH_CRAWL_MAX_PAGE_BYTES="4000000", CHIPWATCH_DB=str(db))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chipwatch.cli", "crawl", "--sources-file", str(sources_file)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    peak_kb = _watch_memory(process)
+    stdout, stderr = process.communicate(timeout=300)
+    first = {"returncode": process.returncode, "stdout": stdout.decode(), "stderr": stderr.decode()}
+    errors = query(db, "SELECT source, kind, url, message FROM crawl_errors")
+    # The sites recover: every fault page now serves a good article. The next run must pick them all up.
+    for path in pages:
+        server.add_route(path, GOOD.format(title=f"Recovered {path}").encode(), "text/html; charset=utf-8")
+    second = crawl(db, sources_file, "chaos-pages", CHIPWATCH_CRAWL_MAX_PAGE_BYTES="4000000")
+    yield {
+        "db": db,
+        "base": base,
+        "first": first,
+        "errors": errors,
+        "second": second,
+        "peak_kb": peak_kb,
+        "server": server,
+        "pages": pages,
+        "refused": refused,
+    }
+    server.stop()
+
+
+def test_the_crawl_survives_every_fault_and_the_good_source_is_untouched(chaos, network):
+    assert chaos["first"]["returncode"] == 0, chaos["first"]["stderr"][-3000:]
+    assert "Traceback" not in chaos["first"]["stderr"]
+    wire = query(chaos["db"], "SELECT count(*) FROM articles WHERE source = 'pacific-wire'")[0][0]
+    wire += query(chaos["db"], "SELECT count(*) FROM copies WHERE source = 'pacific-wire'")[0][0]
+    assert wire == len(network.of_outlet("pacific-wire"))
+    assert chaos["peak_kb"] < 1_500_000, f"crawl used {chaos['peak_kb'] / 1024:.0f} MB"
+
+
+@pytest.mark.parametrize("fault, kind", sorted(PAGE_FAULTS.items()))
+def test_each_page_fault_is_recorded_with_source_and_url(chaos, fault, kind):
+    url = f"{chaos['base']}/chaos/{fault}.html"
+    recorded = [e for e in chaos["errors"] if e[2] == url]
+    assert recorded and recorded[0][0] == "chaos-pages", [e for e in chaos["errors"] if e[0] == "chaos-pages"]
+    assert any(e[1] == kind for e in recorded), recorded
+
+
+def test_a_refused_connection_is_recorded(chaos):
+    assert any(e[2] == chaos["refused"] and e[1] == "refused" for e in chaos["errors"]), chaos["errors"]
+
+
+@pytest.mark.parametrize("fault", ODD_PAGES)
+def test_odd_but_readable_pages_are_stored_clean(chaos, fault):
+    rows = query(chaos["db"], "SELECT title, text FROM articles WHERE url = ?", [f"{chaos['base']}/chaos/{fault}.html"])
+    assert rows, fault
+    title, text = rows[0]
+    assert "\x00" not in (title + text) and "\ufffd" not in title
+
+
+@pytest.mark.parametrize("fault, expected", sorted(SOURCE_FAULTS.items()))
+def test_each_broken_document_is_recorded_or_harmless(chaos, fault, expected):
+    _, error_kind = expected
+    name = f"doc-{fault}"
+    recorded = [e for e in chaos["errors"] if e[0] == name]
+    if error_kind:
+        assert any(e[1] == error_kind for e in recorded), recorded
+    titles = " ".join(r[0] or "" for r in query(chaos["db"], "SELECT title FROM articles"))
+    assert "lollol" not in titles and "root:x:0" not in titles
+
+
+def test_the_next_clean_run_picks_up_everything_that_was_missed(chaos):
+    assert chaos["second"].returncode == 0, chaos["second"].stderr.decode()[-2000:]
+    stored = {r[0] for r in query(chaos["db"], "SELECT url FROM articles WHERE source = 'chaos-pages'")}
+    missing = [p for p in chaos["pages"] if chaos["base"] + p not in stored and "offsite" not in p]
+    assert missing == []
+    counts = query(chaos["db"], "SELECT canonical_url, count(*) FROM articles GROUP BY 1 HAVING count(*) > 1")
+    assert counts == []
+
+
+def test_a_huge_feed_costs_only_its_entry_limit(chaos):
+    items = [p for p in chaos["server"].requested_paths() if p.startswith("/faults/ok/item-")]
+    assert 0 < len(items) <= 40
+
+
+# -- crashes -----------------------------------------------------------------------------------------------
+
+
+def kill_loop(network, tmp_path: Path, kills: int, seed: int) -> None:
+    from demo.server import MirrorServer
+
+    rng = random.Random(seed)
+    server = MirrorServer("127.0.0.1", 0, network).start_background()
+    try:
+        sources = demo_sources_for(server, tmp_path)
+        db = tmp_path / "kill.db"
+        env = clean_env(**QUICK, CHIPWATCH_DB=str(db))
+        for round_number in range(kills):
+            before = set()
+            if db.exists():
+                before = {r[0] for r in query(db, "SELECT canonical_url FROM articles")}
+                before |= {r[0] for r in query(db, "SELECT url FROM copies")}
+            process = subprocess.Popen(
+                [sys.executable, "-m", "chipwatch.cli", "crawl", "--sources-file", str(sources)],
+                cwd=REPO,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            time.sleep(rng.uniform(0.8, 5.0))
+            os.killpg(process.pid, signal.SIGKILL)  # the crawl and its extraction workers, mid-write
+            process.wait()
+            if not db.exists():
+                continue
+            check_database(db, before, f"after kill {round_number + 1}")
+        result = run_chipwatch("crawl", "--sources-file", str(sources), env=env)
+        assert result.returncode == 0, result.stderr.decode()[-2000:]
+        check_database(db, set(), "after the clean run")
+        stored = {r[0] for r in query(db, "SELECT canonical_url FROM articles")}
+        from pipeline.urls import canonical_url
+
+        wanted = {
+            canonical_url(server.base_url + a.path)
+            for a in network.articles
+            if not a.members_only and not a.duplicate_of
+        }
+        assert stored == wanted
+        running = query(db, "SELECT count(*) FROM crawl_runs WHERE status = 'running'")[0][0]
+        assert running == 0  # killed runs were settled as failed
+    finally:
+        server.stop()
+
+
+def check_database(db: Path, before: set[str], when: str) -> None:
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok", when
+        articles = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+        assert conn.execute("SELECT count(*) FROM articles_fts").fetchone()[0] == articles, when
+        duplicates = conn.execute(
+            "SELECT count(*) FROM (SELECT canonical_url FROM articles GROUP BY 1 HAVING count(*) > 1)"
+        ).fetchone()[0]
+        assert duplicates == 0, when
+        after = {r[0] for r in conn.execute("SELECT canonical_url FROM articles")}
+        after |= {r[0] for r in conn.execute("SELECT url FROM copies")}
+        assert before <= after, f"{when}: lost {sorted(before - after)[:3]}"
+    finally:
+        conn.close()
+
+
+def test_crawls_killed_mid_write_lose_and_duplicate_nothing(network, tmp_path):
+    kill_loop(network, tmp_path, kills=3, seed=11)
+
+
+@pytest.mark.chaos
+def test_twenty_seeded_kills(network, tmp_path):
+    kill_loop(network, tmp_path, kills=20, seed=2026)
+
+
+# -- concurrency and hostile text -------------------------------------------------------------------------
+
+
+def test_two_crawls_of_one_source_never_run_at_once(fresh_mirror, network, tmp_path):
+    base = fresh_mirror.base_url
+    articles = network.of_outlet("circuit-ledger")
+    for article in articles:
+        body = fresh_mirror.respond(article.path).body
+        fresh_mirror.add_route(f"/slowsite{article.path}", body, "text/html; charset=utf-8", delay=0.5)
+    fresh_mirror.add_route(
+        "/slowsite/feed.xml", rss(base, [(a.title, f"/slowsite{a.path}") for a in articles]), "application/rss+xml"
+    )
+    sources = write_sources(tmp_path / "s.toml", {"name": "slow", "kind": "feed", "url": f"{base}/slowsite/feed.xml"})
+    db = tmp_path / "c.db"
+    env = clean_env(**QUICK, CHIPWATCH_DB=str(db))
+    first = subprocess.Popen(
+        [sys.executable, "-m", "chipwatch.cli", "crawl", "--sources-file", str(sources)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not any(p.startswith("/slowsite/") for p in fresh_mirror.requested_paths()):
+        time.sleep(0.1)
+    second = run_chipwatch("crawl", "--sources-file", str(sources), env=env)
+    first.communicate(timeout=120)
+    assert first.returncode == 0
+    assert "skipped" in second.stdout.decode() and "already being crawled by PID" in second.stdout.decode()
+    fetched = [p for p in fresh_mirror.requested_paths() if p.startswith("/slowsite/") and p.endswith(".html")]
+    assert len(fetched) == len(set(fetched)) == len(articles)  # every page fetched once, by the first crawl
+    assert query(db, "SELECT count(*) FROM crawl_runs")[0][0] == 1
+
+
+def test_hostile_titles_are_inert_in_the_cli_and_in_datasette(fresh_mirror, tmp_path):
+    from tests.test_serve import get  # noqa: F401  (shared HTTP helper)
+
+    base = fresh_mirror.base_url
+    hostile = "<script>alert(1)</script>\u202eevil\u200b \x1b[31mred\x1b[0m Nvidia H200 <img src=x onerror=alert(2)>"
+    page = (
+        f"<html><head><title>{hostile.replace('<', '&lt;')}</title></head><body><article><h1>"
+        f"{hostile.replace('<', '&lt;')}</h1><p>Commerce approved H200 export licences for China on Tuesday, "
+        'officials said. <a href="javascript:alert(3)">more</a></p></article></body></html>'
+    )
+    fresh_mirror.add_route("/hostile/a.html", page.encode(), "text/html; charset=utf-8")
+    fresh_mirror.add_route("/hostile/feed.xml", rss(base, [("x", "/hostile/a.html")]), "application/rss+xml")
+    sources = write_sources(tmp_path / "s.toml", {"name": "hostile", "kind": "feed", "url": f"{base}/hostile/feed.xml"})
+    db = tmp_path / "h.db"
+    assert crawl(db, sources).returncode == 0
+    title = query(db, "SELECT title FROM articles")[0][0]
+    assert "\x1b" not in title  # no terminal escapes stored
+    out = run_chipwatch("search", "H200", env=clean_env(CHIPWATCH_DB=str(db))).stdout.decode()
+    assert "\x1b[31m" not in out
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "chipwatch.cli", "serve", "--port", str(port)],
+        cwd=REPO,
+        env=clean_env(CHIPWATCH_DB=str(db)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        import urllib.request
+
+        html = ""
+        for _ in range(100):
+            try:
+                html = urllib.request.urlopen(f"http://127.0.0.1:{port}/h/articles", timeout=2).read().decode()
+                break
+            except OSError:
+                time.sleep(0.2)
+        assert "alert(1)" in html  # shown...
+        assert "<script>alert(1)" not in html and "<img src=x" not in html  # ...as text, never as markup
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
