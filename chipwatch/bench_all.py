@@ -119,7 +119,7 @@ def _grouping(options: Options, shared: Path, quick: bool) -> list[Figure]:
     """Copy detection and story assignment cost as the database grows."""
     from chipwatch.bench_grouping import run
 
-    sizes = [1000, 10_000] if quick else [1000, 100_000]
+    sizes = [1000, 5000] if quick else [1000, 100_000]
     small, large = run(sizes, 50 if quick else 200)
     ratio = large.ms_per_article / small.ms_per_article
     return [
@@ -137,7 +137,7 @@ def _search(options: Options, shared: Path, quick: bool) -> list[Figure]:
     """Full-text search speed at scale."""
     from chipwatch.bench_search import generate, naive_timing, time_queries
 
-    count = 20_000 if quick else 1_000_000
+    count = 10_000 if quick else 1_000_000
     path = Path("data") / "bench" / f"search-{count}.db"
     generate(path, count)
     timings = time_queries(path, per=15 if quick else 40)
@@ -174,7 +174,7 @@ def _digest(options: Options, shared: Path, quick: bool) -> list[Figure]:
 
 def _daemon_memory(options: Options, shared: Path, quick: bool) -> list[Figure]:
     """The daemon's memory over many scheduled runs."""
-    early, late = (5, 12) if quick else (10, 200)
+    early, late = (3, 8) if quick else (10, 200)
     first, last, seconds = daemon_memory(early, late)
     growth = (last - first) / first
     return [

@@ -322,3 +322,49 @@ def test_hostile_titles_are_inert_in_the_cli_and_in_datasette(fresh_mirror, tmp_
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_reading_exporting_and_serving_while_a_crawl_writes(network, tmp_path):
+    from demo.server import MirrorServer
+
+    server = MirrorServer("127.0.0.1", 0, network).start_background()
+    db = tmp_path / "live.db"
+    env = clean_env(**QUICK, CHIPWATCH_DB=str(db))
+    sources = demo_sources_for(server, tmp_path)
+    try:
+        assert run_chipwatch("crawl", "--sources-file", str(sources), "pacific-wire", env=env).returncode == 0
+        port = free_port()
+        datasette = subprocess.Popen(
+            [sys.executable, "-m", "chipwatch.cli", "serve", "--port", str(port)],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        writer = subprocess.Popen(
+            [sys.executable, "-m", "chipwatch.cli", "crawl", "--sources-file", str(sources)],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        import json
+        import urllib.request
+
+        reads = 0
+        while writer.poll() is None:
+            assert run_chipwatch("search", "H200", "--format", "json", env=env).returncode == 0
+            assert run_chipwatch("export", env=env).returncode == 0
+            try:
+                data = json.loads(
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/live/articles.json?_size=1", timeout=5).read()
+                )
+                assert "rows" in data
+                reads += 1
+            except OSError:
+                pass  # Datasette still starting
+        assert writer.returncode == 0 and reads >= 1
+        datasette.terminate()
+        datasette.wait(timeout=20)
+    finally:
+        server.stop()
