@@ -53,7 +53,7 @@ def crawl(
     sources = load_sources(options.crawl.sources)
     chosen = select_sources(sources, names)
     db = open_database(options.storage.db)  # creates and migrates before any spider starts
-    sync_sources(db, [_source_row(source) for source in sources], datetime.now(UTC).isoformat(timespec="seconds"))
+    sync_sources(db, [source.row() for source in sources], datetime.now(UTC).isoformat(timespec="seconds"))
     db.close()
     if not chosen:
         return []
@@ -98,18 +98,6 @@ def crawl(
         return [_result(db, source, crawler) for source, crawler in crawlers] + refused
     finally:
         db.close()
-
-
-def _source_row(source: Source) -> dict[str, object]:
-    return {
-        "name": source.name,
-        "kind": source.kind,
-        "url": source.url,
-        "lang": source.lang,
-        "schedule": source.schedule,
-        "timezone": source.timezone,
-        "enabled": source.enabled,
-    }
 
 
 def _result(db, source: Source, crawler) -> RunResult:

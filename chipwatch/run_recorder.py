@@ -55,8 +55,7 @@ class CrawlRunRecorder:
         self.source = source.name if source is not None else spider.name
         self.db = open_database(self.db_path)
         if source is not None:
-            fields = ("name", "kind", "url", "lang", "schedule", "timezone", "enabled")
-            sync_sources(self.db, [{name: getattr(source, name) for name in fields}], _now())
+            sync_sources(self.db, [source.row()], _now())
         self.run_id = start_run(self.db, self.source, _now())
         self.crawler.stats.set_value("chipwatch/run_id", self.run_id)
 

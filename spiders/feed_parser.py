@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 
 from bs4 import BeautifulSoup
@@ -12,8 +11,12 @@ from lxml import etree
 from chipwatch.errors import FeedError
 from pipeline.encoding import decode_bytes
 from spiders.entries import Entry
+from spiders.safe_xml import child as _child
+from spiders.safe_xml import children as _children
+from spiders.safe_xml import local_name as _local
+from spiders.safe_xml import parse_xml
+from spiders.safe_xml import text as _text
 
-XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 MAX_SUMMARY_CHARS = 2000
 
 
@@ -26,44 +29,6 @@ class Feed:
     lang: str | None = None
     entries: list[FeedEntry] = field(default_factory=list)
     problem: str | None = None  # set when the document was malformed and only partly read
-
-
-def _parser(recover: bool) -> etree.XMLParser:
-    # resolve_entities=False and no_network: an XML bomb or an external entity stays an unexpanded reference.
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        huge_tree=False,
-        recover=recover,
-        remove_comments=True,
-        dtd_validation=False,
-        load_dtd=False,
-    )
-
-
-def parse_xml(
-    body: bytes, content_type: str | None = None, expected: str = "a feed"
-) -> tuple[etree._Element, str | None]:
-    """The document's root element, decoded from any charset, and what was wrong with it when it had to be
-    recovered (a truncated or malformed document keeps what could be read); FeedError when it is not XML."""
-    if not body.strip():
-        raise FeedError(f"empty response where {expected} was expected")
-    text, _ = decode_bytes(body, content_type)
-    text = XML_DECLARATION.sub("", text, count=1).lstrip("\ufeff")
-    if text.lstrip()[:15].lower().startswith(("<!doctype html", "<html")):
-        raise FeedError(f"an HTML page where {expected} was expected")
-    data = text.encode("utf-8")
-    try:
-        return etree.fromstring(data, _parser(recover=False)), None
-    except etree.XMLSyntaxError as error:
-        problem = f"malformed XML, kept what could be read: {error}"
-    try:
-        root = etree.fromstring(data, _parser(recover=True))
-    except etree.XMLSyntaxError as error:
-        raise FeedError(f"not XML: {error}") from None
-    if root is None:
-        raise FeedError("not XML: nothing could be parsed")
-    return root, problem
 
 
 def parse_feed(body: bytes, content_type: str | None = None) -> Feed:
@@ -89,30 +54,6 @@ def _feed(root: etree._Element) -> Feed:
     if kind == "feed":
         return _atom(root)
     raise FeedError(f"not a feed: the document's root element is <{kind}>")
-
-
-def _local(element: etree._Element) -> str:
-    return etree.QName(element).localname.lower() if isinstance(element.tag, str) else ""
-
-
-def _child(element: etree._Element | None, name: str) -> etree._Element | None:
-    if element is None:
-        return None
-    for child in element:
-        if _local(child) == name:
-            return child
-    return None
-
-
-def _children(element: etree._Element, name: str) -> list[etree._Element]:
-    return [child for child in element if _local(child) == name]
-
-
-def _text(element: etree._Element | None) -> str | None:
-    if element is None:
-        return None
-    value = " ".join("".join(element.itertext()).split())
-    return value or None
 
 
 def _first_text(element: etree._Element, *names: str) -> str | None:

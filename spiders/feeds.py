@@ -1,4 +1,4 @@
-"""The feed spider: reads an RSS or Atom feed and follows each new entry to its article page."""
+"""The feed spider: reads an RSS, Atom or JSON feed and follows each new entry to its article page."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from scrapy.http import Response
 
 from chipwatch.errors import FeedError
 from spiders.base import SourceSpider, _header
-from spiders.feed_parser import parse_feed
+from spiders.feed_parser import Feed, parse_feed
 
 
 class FeedSpider(SourceSpider):
@@ -29,4 +29,7 @@ class FeedSpider(SourceSpider):
             self.report_error(response.url, "feed", str(error), fatal=True)
             return
         self.report_malformed(response.url, "feed", feed.problem, len(feed.entries), is_source=True)
+        yield from self.follow_feed(response, feed)
+
+    def follow_feed(self, response: Response, feed: Feed) -> Iterator[Any]:
         yield from self.follow(response, feed.entries, feed.lang)

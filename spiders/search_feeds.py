@@ -5,35 +5,22 @@ result as the feed describes it (search-engine redirect pages are scripts, not a
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from scrapy.http import Response
 
-from chipwatch.errors import FeedError
-from spiders.base import SourceSpider, _header
 from spiders.entries import Entry
-from spiders.feed_parser import parse_feed
+from spiders.feed_parser import Feed
+from spiders.feeds import FeedSpider
 from spiders.links import is_search_redirect, publisher_url
 
 
-class SearchFeedSpider(SourceSpider):
+class SearchFeedSpider(FeedSpider):
     name = "search"
     kind = "search"
 
-    async def start(self) -> AsyncIterator[Any]:
-        yield self.source_request(self.parse_results)
-
-    def parse_results(self, response: Response) -> Iterator[Any]:
-        if self.unchanged(response):
-            yield from self.refreshes()
-            return
-        try:
-            feed = parse_feed(response.body, _header(response, "Content-Type"))
-        except FeedError as error:
-            self.report_error(response.url, "feed", str(error), fatal=True)
-            return
-        self.report_malformed(response.url, "feed", feed.problem, len(feed.entries), is_source=True)
+    def follow_feed(self, response: Response, feed: Feed) -> Iterator[Any]:
         for entry in feed.entries:
             entry.title = without_publisher(entry.title, entry.publisher)
             entry.summary = _summary(entry)

@@ -10,11 +10,12 @@ import gzip
 import zlib
 from dataclasses import dataclass, field
 
-from lxml import etree
-
 from chipwatch.errors import FeedError
 from spiders.entries import Entry
-from spiders.feed_parser import parse_xml
+from spiders.safe_xml import child as _child
+from spiders.safe_xml import local_name as _local
+from spiders.safe_xml import parse_xml
+from spiders.safe_xml import text as _text
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -87,23 +88,3 @@ def parse_sitemap(body: bytes, content_type: str | None = None, max_bytes: int =
             )
         )
     return sitemap
-
-
-def _local(element: etree._Element) -> str:
-    return etree.QName(element).localname.lower() if isinstance(element.tag, str) else ""
-
-
-def _child(element: etree._Element | None, name: str) -> etree._Element | None:
-    if element is None:
-        return None
-    for child in element:
-        if _local(child) == name:
-            return child
-    return None
-
-
-def _text(element: etree._Element | None) -> str | None:
-    if element is None:
-        return None
-    value = " ".join("".join(element.itertext()).split())
-    return value or None

@@ -41,6 +41,7 @@ KINDS = {
     "federal-register": "the Federal Register documents API (JSON), newest first",
     "listing": "an HTML listing page read with the `links` selector, paginated with `next_page`",
 }
+TABLE_COLUMNS = ("name", "kind", "url", "lang", "schedule", "timezone", "enabled")
 # Kinds whose entries link to other sites by design.
 ANY_DOMAIN_KINDS = ("search",)
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -65,6 +66,10 @@ class Source:
     domains: tuple[str, ...] = ()
     links: str | None = None
     next_page: str | None = None
+
+    def row(self) -> dict[str, Any]:
+        """The columns the sources table keeps for it."""
+        return {name: getattr(self, name) for name in TABLE_COLUMNS}
 
     @property
     def any_domain(self) -> bool:

@@ -281,8 +281,6 @@ def test_two_crawls_of_one_source_never_run_at_once(fresh_mirror, network, tmp_p
 
 
 def test_hostile_titles_are_inert_in_the_cli_and_in_datasette(fresh_mirror, tmp_path):
-    from tests.test_serve import get  # noqa: F401  (shared HTTP helper)
-
     base = fresh_mirror.base_url
     hostile = "<script>alert(1)</script>\u202eevil\u200b \x1b[31mred\x1b[0m Nvidia H200 <img src=x onerror=alert(2)>"
     page = (
