@@ -66,7 +66,7 @@ def _end_to_end(options: Options, shared: Path, quick: bool) -> list[Figure]:
             "chipwatch bench",
         ),
         Figure(
-            "End to end: peak memory of the crawl process",
+            "End to end: peak memory, crawl process and its extraction workers",
             f"{result.peak_rss_mb:.0f} MB",
             command="chipwatch bench",
         ),

@@ -77,8 +77,8 @@ def real_fixture(relative: str) -> Path:
 
 
 @pytest.fixture(scope="session")
-def demo_db(network, tmp_path_factory) -> Path:
-    """The whole demo network crawled once into a database that tests only read."""
+def demo_crawl(network, tmp_path_factory) -> tuple[Path, str]:
+    """The whole demo network crawled once: (the database, which tests only read; the mirror's base URL)."""
     server = MirrorServer("127.0.0.1", 0, network).start_background()
     directory = tmp_path_factory.mktemp("demo-db")
     db = directory / "demo.db"
@@ -87,7 +87,12 @@ def demo_db(network, tmp_path_factory) -> Path:
         assert result.returncode == 0, result.stderr.decode()[-2000:]
     finally:
         server.stop()
-    return db
+    return db, server.base_url
+
+
+@pytest.fixture(scope="session")
+def demo_db(demo_crawl) -> Path:
+    return demo_crawl[0]
 
 
 def free_port() -> int:

@@ -16,7 +16,7 @@ from aiosmtpd.controller import Controller
 
 from chipwatch.config import Reader, load_options
 from chipwatch.digest.run import send_digests
-from tests.conftest import clean_env, demo_sources_for, run_chipwatch
+from tests.conftest import clean_env, run_chipwatch
 
 HOSTILE = [
     "<script>alert('x')</script> Nvidia H200 export licence approved for China",
@@ -57,12 +57,11 @@ def smtp():
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory, mirror):
-    """A crawled demo database whose articles look first stored on 9 December 2025, 20:00 UTC."""
+def demo_db(tmp_path_factory, demo_crawl):
+    """A copy of the crawled demo database whose articles look first stored on 9 December 2025, 20:00 UTC."""
     directory = tmp_path_factory.mktemp("digest")
     db = directory / "db.sqlite"
-    result = run_chipwatch("--db", str(db), "crawl", "--sources-file", str(demo_sources_for(mirror, directory)))
-    assert result.returncode == 0
+    shutil.copy(demo_crawl[0], db)
     conn = sqlite3.connect(db)
     conn.execute("UPDATE articles SET first_seen_at = '2025-12-09T20:00:00Z'")
     for title, article_id in zip(HOSTILE, (1, 2), strict=True):

@@ -11,20 +11,13 @@ import pytest
 from pipeline.entities import extract_entities
 from pipeline.minhash import signature, similarity
 from pipeline.urls import canonical_url
-from tests.conftest import clean_env, demo_sources_for, run_chipwatch
+from tests.conftest import clean_env, run_chipwatch
 
 
 @pytest.fixture(scope="module")
-def crawl(tmp_path_factory, network):
-    from demo.server import MirrorServer
-
-    server = MirrorServer("127.0.0.1", 0, network).start_background()
-    directory = tmp_path_factory.mktemp("stories")
-    db = directory / "db.sqlite"
-    result = run_chipwatch("--db", str(db), "crawl", "--sources-file", str(demo_sources_for(server, directory)))
-    server.stop()
-    assert result.returncode == 0, result.stderr.decode()[-2000:]
-    return db, server.base_url
+def crawl(demo_crawl):
+    """The session's crawl of the demo network (these tests only read it)."""
+    return demo_crawl
 
 
 def page_groups(crawl, network):
