@@ -114,7 +114,10 @@ def format_report(report: DemoReport) -> str:
         f"  .venv/bin/chipwatch --db {report.db} search H200",
         f"  .venv/bin/chipwatch --db {report.db} search 英伟达 --lang zh",
         f"  .venv/bin/chipwatch --db {report.db} search --topic china-response --format json",
+        f"  .venv/bin/chipwatch --db {report.db} show 3",
         f"  .venv/bin/chipwatch --db {report.db} stories",
+        f"  CHIPWATCH_SOURCES=demo/sources.toml .venv/bin/chipwatch --db {report.db} sources",
+        f"  .venv/bin/chipwatch --db {report.db} serve          # Datasette on http://127.0.0.1:8001/",
         # The demo's items were first stored just now: tomorrow's digest is the one that carries them.
         f"  .venv/bin/chipwatch --db {report.db} digest --to you@example.org --date {tomorrow} --preview",
     ]
