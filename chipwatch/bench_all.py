@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from chipwatch.bench_e2e import process_rss_kb
 from chipwatch.config import Options
 
 
@@ -247,16 +248,9 @@ def _rss_after(process: subprocess.Popen[bytes], db: Path, runs: int) -> int:
             except sqlite3.Error:
                 done = 0
         if done >= runs:
-            return _rss_kb(process.pid)
+            return process_rss_kb(process.pid)
         time.sleep(0.5)
     raise RuntimeError(f"the daemon did not reach {runs} runs in time")
-
-
-def _rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
 
 
 def machine() -> str:

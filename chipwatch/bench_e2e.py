@@ -8,6 +8,7 @@ the first request the site sees to the end of the process, and its peak memory i
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import subprocess
@@ -133,18 +134,18 @@ def _watch_memory(process: subprocess.Popen[bytes]) -> int:
 
 
 def _tree_rss_kb(pid: int) -> int:
-    total = 0
     pids = [pid]
+    with contextlib.suppress(OSError):
+        pids += [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    return sum(process_rss_kb(each) for each in pids)
+
+
+def process_rss_kb(pid: int) -> int:
+    """Resident memory of one process in KB (0 when it is gone)."""
     try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        pids += [int(child) for child in children]
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
     except OSError:
         pass
-    for each in pids:
-        try:
-            for line in Path(f"/proc/{each}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
-    return total
+    return 0

@@ -20,7 +20,7 @@ from pipeline.classify import TOPIC_IDS
 from pipeline.dates import to_utc_iso
 from storage import open_database
 from storage.fts import facets, index_text
-from storage.search import SearchQuery, search_articles
+from storage.search import SearchQuery, search
 
 GENERATOR_VERSION = "2"
 START = datetime(2023, 1, 1, tzinfo=UTC)
@@ -196,7 +196,7 @@ def time_queries(path: Path, per: int = 40) -> list[QueryTiming]:
             elapsed, rows = [], []
             for request in variants:
                 started = time.perf_counter()
-                found = search_articles(db, **_as_kwargs(request))
+                found = search(db, request)
                 elapsed.append((time.perf_counter() - started) * 1000)
                 rows.append(len(found))
             elapsed.sort()
@@ -205,12 +205,6 @@ def time_queries(path: Path, per: int = 40) -> list[QueryTiming]:
     finally:
         db.close()
     return timings
-
-
-def _as_kwargs(request: SearchQuery) -> dict:
-    values = dict(request.__dict__)
-    values["query"] = values.pop("text")
-    return values
 
 
 def naive_timing(path: Path, per: int = 20) -> QueryTiming:

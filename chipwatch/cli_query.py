@@ -99,12 +99,12 @@ def search(options: Options, query: str | None, limit: int, fmt: str, **filters:
     from chipwatch.output import print_articles
     from storage import open_database
     from storage.articles import texts_for
-    from storage.search import search_articles
+    from storage.search import search
 
     request = search_request(query, limit, **filters)
     db = open_database(options.storage.db, readonly=True)
     try:
-        rows = search_articles(db, **_kwargs(request))
+        rows = search(db, request)
         if fmt == "table" and query:
             texts = texts_for(db, [row["id"] for row in rows])  # for the passages shown under each row
             for row in rows:
@@ -180,12 +180,6 @@ def export(options: Options, query: str | None, fmt: str, out: Path | None, **fi
     finally:
         db.close()
     click.echo(f"exported {count} articles", err=True)
-
-
-def _kwargs(request: Any) -> dict[str, Any]:
-    values = dict(request.__dict__)
-    values.pop("text")
-    return {"query": request.text, **values}
 
 
 @click.command()

@@ -93,10 +93,6 @@ class SourceSpider(scrapy.Spider):
             self._db = open_database(self.db_path)
         return self._db
 
-    @property
-    def skipped_stored(self) -> int:
-        return self.skipped["stored"]
-
     # -- the source's own document, fetched conditionally -------------------------------------------------
 
     def source_request(self, callback: Any, url: str | None = None, **meta: Any) -> scrapy.Request:

@@ -54,7 +54,11 @@ class SearchQuery:
 
 def search_articles(db: sqlite_utils.Database, query: str | None = None, **filters: Any) -> list[dict[str, Any]]:
     """Articles matching the query and filters, each with its topics (newest first by default)."""
-    request = SearchQuery(text=query, **filters)
+    return search(db, SearchQuery(text=query, **filters))
+
+
+def search(db: sqlite_utils.Database, request: SearchQuery) -> list[dict[str, Any]]:
+    """The articles a SearchQuery asks for, each with its topics."""
     rows = _run(db, request, RESULT_COLUMNS)
     _attach_topics(db, rows)
     return rows
@@ -84,12 +88,13 @@ def _plan(db: sqlite_utils.Database, request: SearchQuery, columns: str) -> tupl
     if request.sort not in SORTS:
         raise QueryError(f"unknown sort {request.sort!r} (known: {', '.join(SORTS)})")
     match = words = None
+    # The stored time span, read once: the month facets and the plan's cost estimate both use it.
+    span = _span(db) if request.text and (request.since or request.until) else None
     if request.text and request.text.strip():
         _check_balanced(request.text)
         match = words = fts_query(request.text)
         if not words:
             raise QueryError(f"nothing to search for in {request.text!r}")
-        span = _span(db) if request.since or request.until else None
         months = months_between(request.since, request.until, *span) if span else None
         narrowing = facet_filter(topic=request.topic, lang=request.lang, months=months)
         match = f"({words}) AND {narrowing}" if narrowing else words
@@ -100,7 +105,7 @@ def _plan(db: sqlite_utils.Database, request: SearchQuery, columns: str) -> tupl
         order = "a.relevance DESC, a.id DESC" if request.sort == "relevance" else f"{MOMENT} DESC, a.id DESC"
         sql = f"SELECT {columns} FROM articles a{_where(where)} ORDER BY {order}{limit}"
         return sql, [*params, *limit_params]
-    if request.sort == "relevance" or not request.limit or not _is_common(db, request, match):
+    if request.sort == "relevance" or not request.limit or not _is_common(db, request, match, span):
         order = "f.rank, a.id DESC" if request.sort == "relevance" else f"{MOMENT} DESC, a.id DESC"
         sql = (
             f"SELECT {columns} FROM articles_fts f JOIN articles a ON a.id = f.rowid"
@@ -141,23 +146,22 @@ def _span(db: sqlite_utils.Database) -> tuple[str, str] | None:
     return first[0], last[0]
 
 
-def _is_common(db: sqlite_utils.Database, request: SearchQuery, match: str) -> bool:
+def _is_common(db: sqlite_utils.Database, request: SearchQuery, match: str, span: tuple[str, str] | None) -> bool:
     """Whether walking the date index beats sorting the matches.
 
     Sorting costs about one step per match (M). Walking newest first costs about limit x W / M steps,
     W being the articles in the date window, before the page is full. The walk wins when M exceeds
     sqrt(limit x W); W is estimated from the window's share of the stored time span.
     """
-    window = _window_size(db, request)
+    window = _window_size(db, request, span)
     threshold = max(MIN_COMMON_MATCHES, int(math.sqrt((request.limit or 1) * window)))
     sql = "SELECT count(*) FROM (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? LIMIT ?)"
     count = _execute(db, sql, [match, threshold], request.text).fetchone()[0]
     return count >= threshold
 
 
-def _window_size(db: sqlite_utils.Database, request: SearchQuery) -> float:
+def _window_size(db: sqlite_utils.Database, request: SearchQuery, span: tuple[str, str] | None) -> float:
     total = db.execute("SELECT max(id) FROM articles").fetchone()[0] or 0
-    span = _span(db) if request.since or request.until else None
     if not span:
         return float(total)
     first, last = (_seconds(value) for value in span)

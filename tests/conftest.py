@@ -68,6 +68,21 @@ def run_chipwatch(
     )
 
 
+def start_chipwatch(
+    *args: str, env: dict[str, str], capture: bool = False, start_new_session: bool = False
+) -> subprocess.Popen[bytes]:
+    """Start the real CLI in the background (a crawl to kill, a server to query); output kept or dropped."""
+    output = subprocess.PIPE if capture else subprocess.DEVNULL
+    return subprocess.Popen(
+        [*CHIPWATCH, *args],
+        cwd=REPO,
+        env=env,
+        stdout=output,
+        stderr=output,
+        start_new_session=start_new_session,
+    )
+
+
 def real_fixture(relative: str) -> Path:
     """A file from ../shared/fixtures/real, or a clean skip when ../shared is not there."""
     path = REAL / relative

@@ -9,8 +9,6 @@ import os
 import random
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,7 +16,7 @@ import pytest
 
 from chipwatch.bench_e2e import _watch_memory
 from demo.faults import FAULTS
-from tests.conftest import REPO, clean_env, demo_sources_for, free_port, run_chipwatch
+from tests.conftest import clean_env, demo_sources_for, free_port, run_chipwatch, start_chipwatch
 from tests.crawl_helpers import QUICK, crawl, query, rss, write_sources
 
 GOOD = (
@@ -88,13 +86,7 @@ def chaos(network, tmp_path_factory):
     sources_file = write_sources(tmp / "s.toml", *sources)
     db = tmp / "c.db"
     env = clean_env(**QUICK, CHIPWATCH_CRAWL_MAX_PAGE_BYTES="4000000", CHIPWATCH_DB=str(db))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "chipwatch.cli", "crawl", "--sources-file", str(sources_file)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    process = start_chipwatch("crawl", "--sources-file", str(sources_file), env=env, capture=True)
     peak_kb = _watch_memory(process)
     stdout, stderr = process.communicate(timeout=300)
     first = {"returncode": process.returncode, "stdout": stdout.decode(), "stderr": stderr.decode()}
@@ -188,14 +180,7 @@ def kill_loop(network, tmp_path: Path, kills: int, seed: int) -> None:
             if db.exists():
                 before = {r[0] for r in query(db, "SELECT canonical_url FROM articles")}
                 before |= {r[0] for r in query(db, "SELECT url FROM copies")}
-            process = subprocess.Popen(
-                [sys.executable, "-m", "chipwatch.cli", "crawl", "--sources-file", str(sources)],
-                cwd=REPO,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+            process = start_chipwatch("crawl", "--sources-file", str(sources), env=env, start_new_session=True)
             time.sleep(rng.uniform(0.8, 5.0))
             os.killpg(process.pid, signal.SIGKILL)  # the crawl and its extraction workers, mid-write
             process.wait()
@@ -261,13 +246,7 @@ def test_two_crawls_of_one_source_never_run_at_once(fresh_mirror, network, tmp_p
     sources = write_sources(tmp_path / "s.toml", {"name": "slow", "kind": "feed", "url": f"{base}/slowsite/feed.xml"})
     db = tmp_path / "c.db"
     env = clean_env(**QUICK, CHIPWATCH_DB=str(db))
-    first = subprocess.Popen(
-        [sys.executable, "-m", "chipwatch.cli", "crawl", "--sources-file", str(sources)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    first = start_chipwatch("crawl", "--sources-file", str(sources), env=env, capture=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not any(p.startswith("/slowsite/") for p in fresh_mirror.requested_paths()):
         time.sleep(0.1)
@@ -298,13 +277,7 @@ def test_hostile_titles_are_inert_in_the_cli_and_in_datasette(fresh_mirror, tmp_
     out = run_chipwatch("search", "H200", env=clean_env(CHIPWATCH_DB=str(db))).stdout.decode()
     assert "\x1b[31m" not in out
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "chipwatch.cli", "serve", "--port", str(port)],
-        cwd=REPO,
-        env=clean_env(CHIPWATCH_DB=str(db)),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = start_chipwatch("serve", "--port", str(port), env=clean_env(CHIPWATCH_DB=str(db)))
     try:
         import urllib.request
 
@@ -332,20 +305,8 @@ def test_reading_exporting_and_serving_while_a_crawl_writes(network, tmp_path):
     try:
         assert run_chipwatch("crawl", "--sources-file", str(sources), "pacific-wire", env=env).returncode == 0
         port = free_port()
-        datasette = subprocess.Popen(
-            [sys.executable, "-m", "chipwatch.cli", "serve", "--port", str(port)],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        writer = subprocess.Popen(
-            [sys.executable, "-m", "chipwatch.cli", "crawl", "--sources-file", str(sources)],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        datasette = start_chipwatch("serve", "--port", str(port), env=env)
+        writer = start_chipwatch("crawl", "--sources-file", str(sources), env=env)
         import json
         import urllib.request
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 import urllib.error
 import urllib.parse
@@ -11,19 +10,13 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import CHIPWATCH, REPO, clean_env, free_port
+from tests.conftest import clean_env, free_port, start_chipwatch
 
 
 @pytest.fixture(scope="module")
 def datasette(demo_db):
     port = free_port()
-    process = subprocess.Popen(
-        [*CHIPWATCH, "serve", "--port", str(port)],
-        cwd=REPO,
-        env=clean_env(CHIPWATCH_DB=str(demo_db)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    process = start_chipwatch("serve", "--port", str(port), env=clean_env(CHIPWATCH_DB=str(demo_db)), capture=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
