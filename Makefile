@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-slow chaos bench lint format clean
+.PHONY: demo test test-slow chaos bench lint format wheel clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,13 +28,19 @@ chaos: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/chipwatch bench --out BENCHMARKS.md
 
+# ruff for style and mistakes, mypy for types (the packages' settings are in pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The wheel a user installs (into dist/).
+wheel: $(STAMP)
+	$(BIN)/python -m build --wheel --outdir dist .
+
 clean:
-	rm -rf $(VENV) data/demo.db* .pytest_cache
+	rm -rf $(VENV) data/demo.db* .pytest_cache .mypy_cache dist build

@@ -17,10 +17,10 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chipwatch.errors import ConfigError
+from chipwatch.resources import packaged
 from pipeline.rules import TOPIC_IDS
 
 DEFAULT_CONFIG_FILE = Path("chipwatch.toml")
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,8 @@ class StorageOptions:
 
 @dataclass(frozen=True)
 class CrawlOptions:
-    sources: Path = Path("sources.toml")
+    # The shipped list of real sources (spiders/sources.toml); copy it and point here to make it your own.
+    sources: Path = field(default_factory=lambda: packaged("spiders", "sources.toml"))
     user_agent: str = "chipwatch/0.1 (+https://github.com/chipwatch/chipwatch)"
     contact: str = ""
     concurrent_per_domain: int = 2
@@ -48,10 +49,10 @@ class CrawlOptions:
 
 @dataclass(frozen=True)
 class ClassifyOptions:
-    topics: Path = PACKAGE_ROOT / "pipeline" / "topics.toml"
+    topics: Path = field(default_factory=lambda: packaged("pipeline", "topics.toml"))
     # The trained model. `chipwatch train` writes here; point it at your own file (data/model.json) to keep
     # a model trained with your corrections apart from the one that ships.
-    model: Path = PACKAGE_ROOT / "pipeline" / "model" / "classifier.json"
+    model: Path = field(default_factory=lambda: packaged("pipeline", "model", "classifier.json"))
 
 
 @dataclass(frozen=True)
@@ -278,7 +279,7 @@ def _env_target(name: str) -> tuple[str, str] | None:
     return None
 
 
-def _field_types(section: str) -> dict[str, type]:
+def _field_types(section: str) -> dict[str, Any]:
     return {f.name: f.type for f in dataclasses.fields(_SECTION_TYPES[section])}
 
 

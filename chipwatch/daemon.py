@@ -15,7 +15,9 @@ import signal
 import subprocess
 import sys
 import threading
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
@@ -24,12 +26,17 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from chipwatch.config import Options
-from chipwatch.lock import DaemonLock
-from chipwatch.runner import run_crawl
+from chipwatch.crawl.child_process import run_crawl
+from chipwatch.crawl.locks import DaemonLock
 from pipeline.dates import to_utc_iso
 from spiders.sources import Source, cron_trigger, load_sources
-from storage import open_database
+from storage import open_database, opened
 from storage.schedule import last_run, record_job, settle_orphans
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+    from chipwatch.crawl.in_process import RunResult
 
 log = logging.getLogger("chipwatch.daemon")
 DIGEST_JOB = "digest"
@@ -151,11 +158,8 @@ class Daemon:
 
     def _settle_orphans(self) -> None:
         # Crawls that died with a previous daemon may outlive its last moments by a few seconds.
-        db = open_database(self.options.storage.db)
-        try:
+        with opened(self.options.storage.db) as db:
             settled = settle_orphans(db, stamp(now_utc()))
-        finally:
-            db.close()
         if settled:
             log.warning("%d crawl runs whose process is gone were marked failed", settled)
 
@@ -181,26 +185,19 @@ class Daemon:
     def _crawl_job(self, source: str) -> None:
         if self.stopping.is_set():
             return
-        db = open_database(self.options.storage.db)
-        try:
+        with opened(self.options.storage.db) as db:
             # A crawl of this source that died with an earlier daemon (or machine) is settled first.
             settle_orphans(db, stamp(now_utc()), source)
-        finally:
-            db.close()
         log.info("crawl %s: starting", source)
         outcome = run_crawl(self.options, source, self.stopping)
-        db = open_database(self.options.storage.db)
-        try:
+        with opened(self.options.storage.db) as db:
             record_job(db, f"crawl:{source}", stamp(now_utc()), outcome.status)
-        finally:
-            db.close()
         log.info("crawl %s: %s in %.1fs", source, outcome.status, outcome.seconds)
 
     def _digest_job(self) -> None:
         if self.stopping.is_set():
             return
-        db = open_database(self.options.storage.db)
-        try:
+        with opened(self.options.storage.db) as db:
             day = digest_due(self.options, now_utc(), last_run(db, DIGEST_JOB))
             if day is None:
                 return
@@ -208,11 +205,9 @@ class Daemon:
             ok = run_digest(self.options, day)
             if ok:
                 record_job(db, DIGEST_JOB, day, "ok")
-        finally:
-            db.close()
 
 
-def due_sources(options: Options, sources: list[Source], db: object, now: datetime) -> list[str]:
+def due_sources(options: Options, sources: list[Source], db: Database, now: datetime) -> list[str]:
     """Sources whose schedule fired since their last run (or that never ran)."""
     due = []
     for source in sources:
@@ -231,23 +226,26 @@ def due_sources(options: Options, sources: list[Source], db: object, now: dateti
     return due
 
 
-def run_due(options: Options) -> dict[str, object]:
+@dataclass
+class DueRun:
+    crawled: list[RunResult]
+    digest_day: str | None
+    digest: str | None  # sent, failed, or None when no digest was due
+
+
+def run_due(options: Options) -> DueRun:
     """Run whatever came due since the last run (for system cron), then return what was done."""
-    from chipwatch.crawl import crawl
+    from chipwatch.crawl.in_process import crawl  # Scrapy is imported only by those who crawl here
 
     sources = load_sources(options.crawl.sources)
     lock = DaemonLock(options.storage.db)
     lock.acquire()
     try:
-        db = open_database(options.storage.db)
-        try:
+        with opened(options.storage.db) as db:
             settle_orphans(db, stamp(now_utc()))
             names = due_sources(options, sources, db, now_utc())
-        finally:
-            db.close()
         results = crawl(options, tuple(names)) if names else []
-        db = open_database(options.storage.db)
-        try:
+        with opened(options.storage.db) as db:
             for result in results:
                 record_job(db, f"crawl:{result.source}", stamp(now_utc()), result.status)
             day = digest_due(options, now_utc(), last_run(db, DIGEST_JOB))
@@ -256,8 +254,6 @@ def run_due(options: Options) -> dict[str, object]:
                 digest = "sent" if run_digest(options, day) else "failed"
                 if digest == "sent":
                     record_job(db, DIGEST_JOB, day, "ok")
-        finally:
-            db.close()
-        return {"crawled": results, "digest_day": day, "digest": digest}
+        return DueRun(results, day, digest)
     finally:
         lock.release()

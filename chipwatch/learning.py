@@ -5,19 +5,28 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from chipwatch.config import Options
 from chipwatch.errors import ChipwatchError, QueryError
 from pipeline.classify import Classifier, classify, load_classifier
 from pipeline.dates import utc_now_iso
 from pipeline.evaluate import GroupScores, evaluate, format_report
+from pipeline.items import TopicScore
 from pipeline.labelled import LabelledItem, load_corpus, load_labelled_file
 from pipeline.linear import save_linear
+from pipeline.process import classify_article
 from pipeline.rules import TOPIC_IDS, load_rules
 from pipeline.train import TrainingReport, train
-from storage import open_database
-from storage.articles import TopicScore, articles_since, get_article, set_classification
+from storage import opened
+from storage.articles import articles_since, get_article, set_classification
 from storage.labels import add_label, labelled_article_ids, latest_labels
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+
+LABEL_MODEL_VERSION = "label"  # the model_version of an article whose tags a reader set
 
 
 @dataclass
@@ -32,8 +41,7 @@ def corrections_from(db_path: Path) -> list[LabelledItem]:
     """Users' labels as training items (none when there is no database yet)."""
     if not db_path.exists():
         return []
-    db = open_database(db_path)
-    try:
+    with opened(db_path) as db:
         return [
             LabelledItem(
                 id=f"label-{row['article_id']}",
@@ -48,8 +56,6 @@ def corrections_from(db_path: Path) -> list[LabelledItem]:
             )
             for row in latest_labels(db)
         ]
-    finally:
-        db.close()
 
 
 def train_model(options: Options, out: Path | None = None) -> TrainResult:
@@ -94,7 +100,7 @@ def measure_speed(options: Options, minimum_items: int = 2000) -> tuple[float, f
     return load_seconds, done / (time.perf_counter() - started)
 
 
-def label_article(options: Options, article_id: int, topics: tuple[str, ...], irrelevant: bool) -> dict:
+def label_article(db: Database, article_id: int, topics: tuple[str, ...], irrelevant: bool) -> dict[str, Any]:
     if irrelevant and topics:
         raise QueryError("give topics or --irrelevant, not both")
     if not irrelevant and not topics:
@@ -102,14 +108,16 @@ def label_article(options: Options, article_id: int, topics: tuple[str, ...], ir
     unknown = [t for t in topics if t not in TOPIC_IDS]
     if unknown:
         raise QueryError(f"unknown topic {unknown[0]!r} (known: {', '.join(TOPIC_IDS)})")
-    db = open_database(options.storage.db)
-    try:
-        if get_article(db, article_id) is None:
-            raise QueryError(f"no article with id {article_id}")
-        add_label(db, article_id, not irrelevant, list(dict.fromkeys(topics)), _now())
-        return get_article(db, article_id)
-    finally:
-        db.close()
+    if get_article(db, article_id) is None:
+        raise QueryError(f"no article with id {article_id}")
+    relevant, chosen = not irrelevant, list(dict.fromkeys(topics))
+    add_label(db, article_id, relevant, chosen, utc_now_iso())
+    # A label outranks any model: applied to the article at once, kept by reclassify.
+    scores = [TopicScore(topic, 1.0, ["labelled by a reader"]) for topic in chosen] if relevant else []
+    set_classification(db, article_id, relevant, 1.0 if relevant else 0.0, scores, LABEL_MODEL_VERSION)
+    article = get_article(db, article_id)
+    assert article is not None
+    return article
 
 
 @dataclass
@@ -120,27 +128,18 @@ class ReclassifyResult:
     version: str
 
 
-def reclassify(options: Options, since: str | None) -> ReclassifyResult:
-    """Re-tag stored articles with the current classifier; articles a reader labelled keep the label."""
-    classifier = load_classifier(options.classify.topics, options.classify.model)
-    db = open_database(options.storage.db)
-    try:
-        labelled = labelled_article_ids(db)
-        examined = changed = kept = 0
-        for row in articles_since(db, since):
-            examined += 1
-            if row["id"] in labelled:
-                kept += 1
-                continue
-            result = classify(classifier, row["title"], row["text"], row["lang"])
-            topics = [TopicScore(t.id, t.score, t.evidence) for t in result.topics]
-            changed += set_classification(
-                db, row["id"], result.relevant, result.relevance, topics, result.model_version
-            )
-        return ReclassifyResult(examined, changed, kept, classifier.version)
-    finally:
-        db.close()
-
-
-def _now() -> str:
-    return utc_now_iso()
+def reclassify(db: Database, classifier: Classifier, since: str | None) -> ReclassifyResult:
+    """Re-tag stored articles with the classifier, through the crawl's own classify step; articles a reader
+    labelled keep the label."""
+    labelled = labelled_article_ids(db)
+    examined = changed = kept = 0
+    for row in articles_since(db, since):
+        examined += 1
+        if row["id"] in labelled:
+            kept += 1
+            continue
+        result = classify_article(classifier, row["title"], row["text"], row["lang"])
+        changed += set_classification(
+            db, row["id"], result.relevant, result.relevance, result.topics, result.model_version
+        )
+    return ReclassifyResult(examined, changed, kept, classifier.version)

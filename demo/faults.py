@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from demo.render import FICTION_NOTICE
@@ -73,7 +74,7 @@ def fault_reply(kind: str, base: str, path: str) -> Reply | None:
     return maker(base, path) if maker else None
 
 
-def _status(code: int, headers: dict[str, str] | None = None) -> object:
+def _status(code: int, headers: dict[str, str] | None = None) -> Callable[[str, str], Reply]:
     return lambda base, path: Reply(code, _page(f"HTTP {code}", "An error page."), headers=headers or {})
 
 
@@ -83,7 +84,7 @@ def _redirect_loop(base: str, path: str) -> Reply:
     return Reply(302, b"", headers={"Location": path + "?loop"})
 
 
-FAULTS: dict[str, object] = {
+FAULTS: dict[str, Callable[[str, str], Reply]] = {
     "ok": lambda base, path: Reply(200, _page("A fine page about the Nvidia H200", "Nothing wrong here. " * 20)),
     "not-found": _status(404),
     "gone": _status(410),

@@ -8,7 +8,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-MANIFEST = Path(__file__).with_name("manifest.toml")
+from chipwatch.resources import packaged
+
+MANIFEST = packaged("demo", "manifest.toml")
 DEFAULT_BASE = "http://127.0.0.1:8765"
 
 
@@ -92,8 +94,8 @@ class Network:
 OVERRIDABLE = {"encoding", "declared_charset", "charset_header", "jsonld", "opengraph", "time_tag"}
 
 
-def load_network(path: Path = MANIFEST) -> Network:
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
+def load_network(manifest: Path = MANIFEST) -> Network:
+    data = tomllib.loads(manifest.read_text(encoding="utf-8"))
     outlets = {entry["id"]: Outlet(**entry) for entry in data["outlet"]}
     raw = {entry["id"]: entry for entry in data["article"]}
     articles = []

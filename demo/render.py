@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -96,7 +97,7 @@ def render_article(network: Network, article: Article, base: str) -> tuple[bytes
 
 
 def _json_ld(article: Article, outlet: Outlet, url: str) -> str:
-    data = {
+    data: dict[str, Any] = {
         "@context": "https://schema.org",
         "@type": "NewsArticle",
         "headline": article.title,

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import urlsplit
 
 from demo import feeds
@@ -57,7 +58,7 @@ class MirrorServer(ThreadingHTTPServer):
     @property
     def base_url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def add_route(
         self,
@@ -75,9 +76,10 @@ class MirrorServer(ThreadingHTTPServer):
         """Serve one of demo/faults.py's faults at path."""
         if kind not in FAULTS:
             raise KeyError(f"unknown fault {kind!r} (known: {', '.join(FAULTS)})")
-        self.extra_routes[path] = lambda: fault_reply(kind, self.base_url, path)
+        maker = FAULTS[kind]
+        self.extra_routes[path] = lambda: maker(self.base_url, path)
 
-    def handle_error(self, request: object, client_address: object) -> None:
+    def handle_error(self, request: Any, client_address: Any) -> None:
         # A crawler hanging up on a fault (a page over its size limit, a drip) is expected, not news.
         error = sys.exc_info()[1]
         if isinstance(error, ConnectionError | TimeoutError):

@@ -1,5 +1,5 @@
-"""Grouping a batch of articles outside any crawl (`chipwatch cluster`): the same classifier, copy
-detection and story assignment as the crawl, run against a throwaway in-memory database."""
+"""Grouping a batch of articles outside any crawl (`chipwatch cluster`): the crawl's own steps
+(pipeline/process.py) run against a throwaway in-memory database."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from pipeline.classify import Classifier, classify
+from pipeline.classify import Classifier
 from pipeline.dates import to_utc_iso
-from pipeline.entities import extract_entities
-from pipeline.grouping import assign_story, find_copy, fingerprint_record
-from storage import open_database
-from storage.articles import TopicScore, store_article
+from pipeline.items import ArticleItem
+from pipeline.process import Context, StoryModel, process_article
+from storage import opened
+from storage.stories import story_of_articles
 
 
 @dataclass
@@ -34,52 +34,36 @@ class BatchResult:
 def cluster_batch(items: Iterable[BatchItem], classifier: Classifier, now: datetime | None = None) -> list[BatchResult]:
     """Story and copy-of for each item, in input order. Items without a date are taken to be from now."""
     now = now or datetime.now(UTC)
-    idf = classifier.linear.idf if classifier.linear else {}
-    entity_idf = classifier.linear.entity_idf if classifier.linear else {}
-    db = open_database(":memory:")
-    ids_by_article: dict[int, object] = {}
-    results = []
-    try:
-        for number, item in enumerate(items):
-            moment = item.published or now
-            source = item.source or f"item-{number}"
-            copy = find_copy(db, item.text, source)
-            if copy.duplicate_of is not None:
-                story = db.execute("SELECT story_id FROM articles WHERE id = ?", [copy.duplicate_of]).fetchone()[0]
-                results.append(BatchResult(item.id, story, ids_by_article[copy.duplicate_of]))
-                continue
-            verdict = classify(classifier, item.title, item.text)
-            entities = [e.key for e in extract_entities(item.title, item.text)]
-            stamp = to_utc_iso(moment)
-            record = {
-                "canonical_url": f"batch:{number}",
-                "url": f"batch:{number}",
-                "source": source,
-                "title": item.title,
-                "text": item.text,
-                "published_at": stamp,
-                "fetched_at": stamp,
-                "relevant": int(verdict.relevant),
-                "relevance": verdict.relevance,
-            }
-            topics = [TopicScore(t.id, t.score, t.evidence) for t in verdict.topics]
-            fingerprint = fingerprint_record(copy.fingerprint) if copy.fingerprint is not None else None
-            stored = store_article(db, record, topics, stamp, entities=entities, fingerprint=fingerprint)
-            ids_by_article[stored.article_id] = item.id
-            if verdict.relevant:  # as in a crawl, only relevant articles form stories
-                topic_ids = [t.id for t in verdict.topics]
-                assign_story(
-                    db, stored.article_id, item.title, item.text, entities, topic_ids, moment, idf, entity_idf, stamp
-                )
-            results.append(BatchResult(item.id, None, None))
-        # Stories merge as later items arrive; report each item's final story.
-        final = {row[0]: row[1] for row in db.execute("SELECT id, story_id FROM articles")}
-        by_item = {ids_by_article[article_id]: story for article_id, story in final.items()}
-        for result in results:
-            if result.duplicate_of is None:
-                result.story = by_item.get(result.id)
-            else:
-                result.story = by_item.get(result.duplicate_of)
+    with opened(":memory:") as db:
+        context = Context(db, classifier, StoryModel.of(classifier))
+        ids: list[object] = []
+        article_at: list[int | None] = []  # by input position: the article it is, or the one it copies
+        is_copy: list[bool] = []
+        position_of: dict[int, int] = {}  # article id -> the input position that stored it
+        for number, batch_item in enumerate(items):
+            stamp = to_utc_iso(batch_item.published or now)
+            item = ArticleItem(
+                source=batch_item.source or f"item-{number}",
+                url=f"batch:{number}",
+                canonical_url=f"batch:{number}",
+                fetched_at=stamp,
+                title=batch_item.title,
+                text=batch_item.text,
+                body_extracted=True,
+                published_raw=stamp,
+            )
+            process_article(context, item)
+            ids.append(batch_item.id)
+            article_at.append(item.article_id)
+            is_copy.append(item.duplicate_of is not None)
+            if item.duplicate_of is None and item.article_id is not None:
+                position_of[item.article_id] = number
+        # Stories merge as later items arrive: report each item's final story.
+        story = story_of_articles(db)
+        results = []
+        for number, item_id in enumerate(ids):
+            article = article_at[number]
+            story_id = story.get(article) if article is not None else None
+            original = ids[position_of[article]] if is_copy[number] and article in position_of else None
+            results.append(BatchResult(item_id, story_id, original))
         return results
-    finally:
-        db.close()

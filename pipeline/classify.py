@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bs4 import BeautifulSoup
 
 from pipeline.features import readable
+from pipeline.items import TopicScore
 from pipeline.linear import LinearModel, load_linear
 from pipeline.rules import TOPIC_IDS, RuleModel, RuleScores, load_rules, score_rules
 
-__all__ = ["TOPIC_IDS", "Classification", "Classifier", "TopicResult", "classify", "load_classifier"]
+__all__ = ["TOPIC_IDS", "Classification", "Classifier", "TopicScore", "classify", "load_classifier"]
 
 # Without a trained model, the rules decide alone: relevant at 0.5, secondary topics from 0.4 and at
 # least 0.6 of the best topic's score.
@@ -44,17 +45,10 @@ class Classifier:
 
 
 @dataclass
-class TopicResult:
-    id: str
-    score: float
-    evidence: list[str] = field(default_factory=list)
-
-
-@dataclass
 class Classification:
     relevant: bool
     relevance: float
-    topics: list[TopicResult]
+    topics: list[TopicScore]
     model_version: str
 
 
@@ -103,7 +97,7 @@ def decide(parts: Components, blend: dict[str, Any], version: str) -> Classifica
     """Combine the two views: relevance first, then topics for a relevant item."""
     relevance = _combined(parts, "relevant", blend)
     relevant = relevance >= blend["relevance_threshold"]
-    topics: list[TopicResult] = []
+    topics: list[TopicScore] = []
     if relevant:
         scored = sorted((-_combined(parts, topic_id, blend), topic_id) for topic_id in TOPIC_IDS)
         # The best topic always stays (a relevant item belongs somewhere); others must be strong enough.
@@ -113,7 +107,7 @@ def decide(parts: Components, blend: dict[str, Any], version: str) -> Classifica
                 break
             phrases = parts.rules.topics.get(topic_id, (0.0, []))[1]
             evidence = phrases or _model_evidence(parts, topic_id)
-            topics.append(TopicResult(topic_id, round(-negative, 4), evidence[:MAX_EVIDENCE]))
+            topics.append(TopicScore(topic_id, round(-negative, 4), evidence[:MAX_EVIDENCE]))
     return Classification(relevant, round(relevance, 4), topics, version)
 
 

@@ -171,10 +171,11 @@ def _from_match(match: re.Match[str]) -> datetime | None:
 
 
 def _from_parts(parts: dict[str, str | None]) -> datetime | None:
-    month = int(parts["m"]) if parts.get("m") else MONTHS.get((parts.get("mon") or "").lower().rstrip("."))
+    number = parts.get("m")
+    month = int(number) if number else MONTHS.get((parts.get("mon") or "").lower().rstrip("."))
     if not month:
         return None
-    hour = int(parts["H"]) if parts.get("H") else 0
+    hour = int(parts.get("H") or 0)
     ampm = (parts.get("ampm") or "").lower().replace(".", "")
     if ampm == "pm" and hour < 12:
         hour += 12
@@ -182,9 +183,9 @@ def _from_parts(parts: dict[str, str | None]) -> datetime | None:
         hour = 0
     try:
         moment = datetime(
-            int(parts["y"]),
+            int(parts.get("y") or 0),
             month,
-            int(parts["d"]),
+            int(parts.get("d") or 0),
             hour,
             int(parts.get("M") or 0),
             int(parts.get("S") or 0),

@@ -77,11 +77,11 @@ def decode_bytes(body: bytes, content_type: str | None = None) -> tuple[str, str
         return body.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    candidates = []
+    candidates: list[str] = []
     for label in (header_charset(content_type), declared_charset(body)):
-        codec = codec_for(label)
-        if codec and codec not in candidates and codec != "utf-8":
-            candidates.append(codec)
+        found = codec_for(label)
+        if found and found not in candidates and found != "utf-8":
+            candidates.append(found)
     for codec in candidates:
         try:
             return body.decode(codec), codec

@@ -154,7 +154,8 @@ def _trafilatura_text(tree: HtmlElement, url: str, *, favor_precision: bool, fas
         include_images=False,
         include_links=False,
     )
-    return (document.text if document is not None else None) or None
+    text = getattr(document, "text", None) if document is not None else None
+    return text or None
 
 
 def _without_headline(text: str | None, title: str | None) -> str | None:

@@ -1,9 +1,18 @@
-"""The item that travels from a spider through the pipeline stages into storage."""
+"""What travels from a spider through the pipeline into storage: the article item and its topic scores."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+
+@dataclass
+class TopicScore:
+    """One topic the classifier gave an article: its id, score and the phrases behind it. Stored as is."""
+
+    id: str
+    score: float
+    evidence: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -44,7 +53,7 @@ class ArticleItem:
     # Filled by ClassifyStage.
     relevant: bool | None = None
     relevance: float | None = None
-    topics: list[dict[str, Any]] = field(default_factory=list)
+    topics: list[TopicScore] = field(default_factory=list)
     model_version: str | None = None
     # Filled by EntitiesStage: "kind:value" keys such as chip:h200 or company:nvidia.
     entities: list[str] = field(default_factory=list)

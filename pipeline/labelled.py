@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chipwatch.errors import ConfigError
+from chipwatch.resources import packaged
 from pipeline.rules import TOPIC_IDS
 
-CORPUS_DIR = Path(__file__).with_name("corpus")
+CORPUS_DIR = packaged("pipeline", "corpus")
 LANGS = ("en", "zh-Hans", "zh-Hant")
 SPLITS = ("train", "dev", "heldout")
 
@@ -93,7 +94,9 @@ def load_corpus_file(path: Path) -> list[LabelledItem]:
 
 
 def _blocks(text: str) -> list[tuple[int, list[str]]]:
-    blocks, current, start = [], [], 0
+    blocks: list[tuple[int, list[str]]] = []
+    current: list[str] = []
+    start = 0
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             if current:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import scrapy
 from scrapy.exceptions import (
@@ -19,6 +19,7 @@ from scrapy.exceptions import (
 )
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
+from sqlite_utils import Database
 from twisted.internet.error import (
     ConnectionRefusedError,
     DNSLookupError,
@@ -28,16 +29,20 @@ from twisted.internet.error import (
 from twisted.python.failure import Failure
 
 from chipwatch.errors import ConfigError
+from pipeline.crawl_storage import CrawlStorage
 from pipeline.dates import parse_date, to_utc_iso, utc_now_iso
 from pipeline.items import ArticleItem
 from pipeline.prefilter import Prefilter, load_prefilter
+from pipeline.signals import fetch_failed
 from spiders.entries import Entry
 from spiders.links import allowed_sites, link_allowed
-from spiders.signals import fetch_failed
 from spiders.sources import Source, load_sources, select_sources
-from storage import open_database
 from storage.articles import recent_pages, stored_since
-from storage.sources import get_validators, save_validators
+from storage.sources import get_validators
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
 
 FAILURE_KINDS = (
     (HttpError, "http"),
@@ -56,12 +61,14 @@ class SourceSpider(scrapy.Spider):
     """A spider bound to one configured source (an object, or its name with `scrapy crawl KIND -a source=NAME`)."""
 
     kind = ""
+    source: Source  # bound in __init__ (an object) or from_crawler (a name from the sources file)
+    allowed_domains: list[str] | None = None
 
     def __init__(self, source: Source | str | None = None, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._source_arg = source
-        self.source: Source | None = source if isinstance(source, Source) else None
-        self._db = None
+        if isinstance(source, Source):
+            self.source = source
         self.skipped: dict[str, int] = {"stored": 0, "policy": 0, "prefilter": 0, "old": 0, "offsite": 0}
         self.source_failed = False
         self.not_modified = False
@@ -73,13 +80,12 @@ class SourceSpider(scrapy.Spider):
         self.limit_reached = False
 
     @classmethod
-    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SourceSpider:
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SourceSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
-        if spider.source is None:
+        if not isinstance(getattr(spider, "source", None), Source):
             spider.source = _source_by_name(spider._source_arg, crawler.settings.get("CHIPWATCH_SOURCES_FILE"))
         if spider.source.kind != spider.kind:
             raise ConfigError(f"source {spider.source.name!r} is of kind {spider.source.kind!r}, not {spider.kind!r}")
-        spider.db_path = Path(crawler.settings.get("CHIPWATCH_DB"))
         spider._sites = allowed_sites(spider.source.url, spider.source.domains)
         # Scrapy's offsite filter also stops redirects that leave the allowed sites.
         spider.allowed_domains = None if spider.source.any_domain else sorted(spider._sites)
@@ -88,10 +94,9 @@ class SourceSpider(scrapy.Spider):
         return spider
 
     @property
-    def db(self) -> Any:
-        if self._db is None:
-            self._db = open_database(self.db_path)
-        return self._db
+    def db(self) -> Database:
+        """The crawl's database, asked only "is this stored?" and "what did the server send last time?"."""
+        return CrawlStorage.connection(self.crawler)
 
     # -- the source's own document, fetched conditionally -------------------------------------------------
 
@@ -120,7 +125,8 @@ class SourceSpider(scrapy.Spider):
             self.not_modified = True
             self.logger.info("%s: not modified since the last run", response.url)
             return True
-        if response.url == self.source.url or response.request.url == self.source.url:
+        requested = response.request.url if response.request is not None else None
+        if self.source.url in (response.url, requested):
             self._validators = (_header(response, "ETag"), _header(response, "Last-Modified"))
         return False
 
@@ -261,7 +267,7 @@ class SourceSpider(scrapy.Spider):
             self.report_error(url, kind, problem, fatal=is_source)
 
     def on_request_error(self, failure: Failure) -> None:
-        request = failure.request
+        request = failure.request  # type: ignore[attr-defined]  # set by Scrapy on download failures
         if failure.check(IgnoreRequest) and "robots.txt" in failure.getErrorMessage():
             # The site asked not to be crawled there: policy, not a failure of the source.
             self.skipped["policy"] += 1
@@ -272,12 +278,12 @@ class SourceSpider(scrapy.Spider):
         url = (request.meta.get("redirect_urls") or [request.url])[0]
         self.report_error(url, _failure_kind(failure), _failure_message(failure), fatal=fatal)
 
-    def closed(self, reason: str) -> None:
-        # Validators are kept only after a clean run: an entry that failed must be offered again next time.
+    def validators_to_keep(self, reason: str) -> tuple[str | None, str | None] | None:
+        """The source's ETag and Last-Modified, to send next time, or None. Kept only after a clean run: an
+        entry that failed must be offered again next time. The run recorder writes them."""
         if reason == "finished" and self._validators and not self.source_failed and not self.entry_failures:
-            save_validators(self.db, self.source.name, *self._validators)
-        if self._db is not None:
-            self._db.close()
+            return self._validators
+        return None
 
 
 def _header(response: Response, name: str) -> str | None:
@@ -304,7 +310,7 @@ def _failure_kind(failure: Failure) -> str:
 
 
 def _failure_message(failure: Failure) -> str:
-    if failure.check(HttpError):
+    if isinstance(failure.value, HttpError):
         response = failure.value.response
         retry_after = _header(response, "Retry-After")
         return f"HTTP {response.status}" + (f" (Retry-After: {retry_after})" if retry_after else "")
@@ -312,7 +318,7 @@ def _failure_message(failure: Failure) -> str:
         return "the connection closed before the whole body arrived"
     if failure.check(DownloadCancelledError) and not failure.getErrorMessage():
         return "the body grew past max_page_bytes; download stopped"
-    return f"{failure.type.__name__}: {failure.getErrorMessage()}"[:500]
+    return f"{type(failure.value).__name__}: {failure.getErrorMessage()}"[:500]
 
 
 def _source_by_name(name: Any, sources_file: str | None) -> Source:

@@ -24,6 +24,8 @@ def listing_entries(selector: Selector, links: str) -> list[Entry]:
     entries = []
     for node in select(selector, links):
         root = node.root
+        href: str | None
+        title: str | None
         if isinstance(root, str):  # an attribute or text result: the URL itself
             href, title = root, None
         else:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict, deque
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
@@ -22,6 +22,11 @@ from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import response_status_message
 from twisted.internet.defer import Deferred
 from twisted.internet.task import deferLater
+
+if TYPE_CHECKING:
+    from scrapy import Spider
+    from scrapy.crawler import Crawler
+
 
 RATE_LIMIT_CODES = (429, 503)
 SITE_SLOT = "chipwatch_site_slot"
@@ -33,7 +38,10 @@ class PoliteRetryMiddleware(RetryMiddleware):
         self.backoff = settings.getfloat("CHIPWATCH_RETRY_BACKOFF", 1.0)
         self.max_wait = settings.getfloat("CHIPWATCH_MAX_RETRY_AFTER", 120.0)
 
-    async def process_response(self, request: Request, response: Response, spider: Any = None) -> Request | Response:
+    # Scrapy awaits coroutine middleware methods; its stubs still describe RetryMiddleware's plain ones.
+    async def process_response(  # type: ignore[override]
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Request | Response:
         if request.meta.get("dont_retry") or response.status not in self.retry_http_codes:
             return response
         wait = self._backoff(request)
@@ -50,7 +58,9 @@ class PoliteRetryMiddleware(RetryMiddleware):
         await _pause(wait)
         return retry
 
-    async def process_exception(self, request: Request, exception: Exception, spider: Any = None) -> Any:
+    async def process_exception(  # type: ignore[override]
+        self, request: Request, exception: Exception, spider: Spider | None = None
+    ) -> Request | None:
         if not isinstance(exception, self.exceptions_to_retry) or request.meta.get("dont_retry"):
             return None
         retry = self._retry(request, exception)
@@ -112,10 +122,10 @@ class SiteConcurrencyMiddleware:
         self.limit = max(1, limit)
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> SiteConcurrencyMiddleware:
+    def from_crawler(cls, crawler: Crawler) -> SiteConcurrencyMiddleware:
         return cls(crawler.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"))
 
-    async def process_request(self, request: Request, spider: Any = None) -> None:
+    async def process_request(self, request: Request, spider: Spider | None = None) -> None:
         key = urlparse_cached(request).hostname or ""
         while self.active[key] >= self.limit:
             waiter: Deferred[None] = Deferred()
@@ -125,11 +135,11 @@ class SiteConcurrencyMiddleware:
         request.meta[SITE_SLOT] = key
         return None
 
-    def process_response(self, request: Request, response: Response, spider: Any = None) -> Response:
+    def process_response(self, request: Request, response: Response, spider: Spider | None = None) -> Response:
         self._release(request)
         return response
 
-    def process_exception(self, request: Request, exception: Exception, spider: Any = None) -> None:
+    def process_exception(self, request: Request, exception: Exception, spider: Spider | None = None) -> None:
         self._release(request)
         return None
 
@@ -149,10 +159,11 @@ class OffsiteRedirectMiddleware:
     page requests so (it de-duplicates them itself), so redirects are checked here.
     """
 
-    def process_request(self, request: Request, spider: Any = None) -> None:
+    def process_request(self, request: Request, spider: Spider | None = None) -> None:
         if not request.meta.get("redirect_urls"):
             return None
-        spider = spider or getattr(getattr(self, "crawler", None), "spider", None)
+        if spider is None and self.crawler is not None:
+            spider = self.crawler.spider
         allowed = getattr(spider, "allowed_domains", None)
         if not allowed:
             return None
@@ -161,8 +172,10 @@ class OffsiteRedirectMiddleware:
             return None
         raise IgnoreRequest(f"Filtered offsite request to {host!r}: a redirect left the source's sites")
 
+    crawler: Crawler | None = None
+
     @classmethod
-    def from_crawler(cls, crawler: Any) -> OffsiteRedirectMiddleware:
+    def from_crawler(cls, crawler: Crawler) -> OffsiteRedirectMiddleware:
         middleware = cls()
         middleware.crawler = crawler
         return middleware

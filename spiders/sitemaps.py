@@ -32,7 +32,9 @@ class SitemapSpider(SourceSpider):
         is_source = bool(response.meta.get("chipwatch_source_request"))
         try:
             sitemap = parse_sitemap(
-                response.body, _header(response, "Content-Type"), self.settings.getint("DOWNLOAD_MAXSIZE") or None
+                response.body,
+                _header(response, "Content-Type"),
+                self.settings.getint("DOWNLOAD_MAXSIZE") or 50 * 1024 * 1024,
             )
         except FeedError as error:
             self.report_error(response.url, "sitemap", str(error), fatal=is_source)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
@@ -13,6 +13,9 @@ from storage.entities import store_entities
 from storage.fts import facets, index_text
 from storage.near_duplicates import store_fingerprint
 from storage.stories import refresh_summary
+
+if TYPE_CHECKING:
+    from pipeline.items import TopicScore
 
 # Columns written from an article record; id and first_seen_at are managed here.
 ARTICLE_COLUMNS = (
@@ -33,13 +36,6 @@ ARTICLE_COLUMNS = (
     "model_version",
     "publisher",
 )
-
-
-@dataclass
-class TopicScore:
-    topic: str
-    score: float
-    evidence: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -80,6 +76,11 @@ def find_by_content_hash(db: sqlite_utils.Database, content_hash: str, canonical
     return row[0] if row else None
 
 
+def canonical_url_of(db: sqlite_utils.Database, article_id: int) -> str | None:
+    row = db.execute("SELECT canonical_url FROM articles WHERE id = ?", [article_id]).fetchone()
+    return row[0] if row else None
+
+
 def store_article(
     db: sqlite_utils.Database,
     record: dict[str, Any],
@@ -104,6 +105,7 @@ def store_article(
                 f"INSERT INTO articles ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
                 [*values.values(), first_seen_at],
             )
+            assert cursor.lastrowid is not None
             article_id, status = cursor.lastrowid, "new"
         else:
             article_id = row[0]
@@ -121,11 +123,13 @@ def store_article(
         conn.execute("DELETE FROM article_topics WHERE article_id = ?", [article_id])
         conn.executemany(
             "INSERT INTO article_topics (article_id, topic, score, evidence) VALUES (?, ?, ?, ?)",
-            [(article_id, t.topic, round(t.score, 4), json.dumps(t.evidence, ensure_ascii=False)) for t in topics],
+            [(article_id, t.id, round(t.score, 4), json.dumps(t.evidence, ensure_ascii=False)) for t in topics],
         )
         reindex(conn, article_id)
         if entities is not None:
-            store_entities(conn, article_id, [tuple(key.split(":", 1)) for key in entities])
+            store_entities(
+                conn, article_id, [(kind, value) for kind, _, value in (key.partition(":") for key in entities)]
+            )
         if fingerprint is not None:
             store_fingerprint(conn, article_id, *fingerprint)
     return StoreResult(article_id, status)
@@ -161,7 +165,7 @@ def set_classification(
         old_topics = conn.execute(
             "SELECT topic, round(score, 4) FROM article_topics WHERE article_id = ? ORDER BY topic", [article_id]
         ).fetchall()
-        new_topics = sorted((t.topic, round(t.score, 4)) for t in topics)
+        new_topics = sorted((t.id, round(t.score, 4)) for t in topics)
         unchanged = row == (int(relevant), round(relevance, 4), model_version) and old_topics == new_topics
         if unchanged:
             return False
@@ -172,7 +176,7 @@ def set_classification(
         conn.execute("DELETE FROM article_topics WHERE article_id = ?", [article_id])
         conn.executemany(
             "INSERT INTO article_topics (article_id, topic, score, evidence) VALUES (?, ?, ?, ?)",
-            [(article_id, t.topic, round(t.score, 4), json.dumps(t.evidence, ensure_ascii=False)) for t in topics],
+            [(article_id, t.id, round(t.score, 4), json.dumps(t.evidence, ensure_ascii=False)) for t in topics],
         )
         reindex(conn, article_id)  # its topic facets changed
     return True

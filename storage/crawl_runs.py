@@ -21,6 +21,7 @@ def start_run(db: sqlite_utils.Database, source: str, started_at: str) -> int:
             "INSERT INTO crawl_runs (source, started_at, status, pid) VALUES (?, ?, 'running', ?)",
             [source, started_at, os.getpid()],
         )
+        assert cursor.lastrowid is not None
         return cursor.lastrowid
 
 

@@ -59,6 +59,16 @@ def _upgrade_if_needed(path: Path) -> None:
 
 
 @contextmanager
+def opened(path: Path | str, *, readonly: bool = False) -> Iterator[sqlite_utils.Database]:
+    """The database at path for the length of a with block, closed after whatever happens."""
+    db = open_database(path, readonly=readonly)
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+@contextmanager
 def transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
     """One write transaction: BEGIN IMMEDIATE takes the write lock up front, so it never deadlocks midway."""
     conn = db.conn

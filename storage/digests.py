@@ -105,3 +105,17 @@ def earliest_in_story(db: sqlite_utils.Database, story_ids: list[int]) -> dict[i
         if rows:
             result[story_id] = rows[0]
     return result
+
+
+def last_digest_sent(db: sqlite_utils.Database) -> str | None:
+    """When any reader's digest last went out (or, for databases from before the digests table, when the
+    digest job last ran)."""
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "digests" in tables:
+        row = db.execute("SELECT max(sent_at) FROM digests WHERE status = 'sent'").fetchone()
+        if row and row[0]:
+            return str(row[0])
+    if "schedule_state" in tables:
+        row = db.execute("SELECT last_run_at FROM schedule_state WHERE job = 'digest'").fetchone()
+        return row[0] if row else None
+    return None

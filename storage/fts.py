@@ -77,7 +77,7 @@ def months_between(since: str | None, until: str | None, first: str, last: str) 
     start = max(since[:7], first[:7]) if since else first[:7]
     end = min(until[:7], last[:7]) if until else last[:7]
     year, month = int(start[:4]), int(start[5:7])
-    months = []
+    months: list[str] = []
     while f"{year:04d}-{month:02d}" <= end and len(months) <= MAX_MONTH_TOKENS:
         months.append(f"{year:04d}-{month:02d}")
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)

@@ -7,21 +7,16 @@ from typing import Any
 
 import sqlite_utils
 
-from storage.articles import TopicScore, set_classification
 from storage.database import transaction
-
-LABEL_MODEL_VERSION = "label"
 
 
 def add_label(db: sqlite_utils.Database, article_id: int, relevant: bool, topics: list[str], now: str) -> None:
-    """Store a correction and apply it to the article at once (a label outranks any model)."""
+    """Store a reader's correction of one article."""
     with transaction(db) as conn:
         conn.execute(
             "INSERT INTO labels (article_id, relevant, topics, created_at) VALUES (?, ?, ?, ?)",
             [article_id, int(relevant), json.dumps(topics), now],
         )
-    scores = [TopicScore(topic, 1.0, ["labelled by a reader"]) for topic in topics] if relevant else []
-    set_classification(db, article_id, relevant, 1.0 if relevant else 0.0, scores, LABEL_MODEL_VERSION)
 
 
 def latest_labels(db: sqlite_utils.Database) -> list[dict[str, Any]]:

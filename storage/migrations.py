@@ -12,7 +12,7 @@ import sqlite_utils
 
 
 def _initial(db: sqlite_utils.Database) -> None:
-    db["sources"].create(
+    db.table("sources").create(
         {
             "name": str,
             "kind": str,
@@ -31,7 +31,7 @@ def _initial(db: sqlite_utils.Database) -> None:
         not_null={"kind", "url"},
         defaults={"enabled": 1, "consecutive_failures": 0},
     )
-    db["articles"].create(
+    db.table("articles").create(
         {
             "id": int,
             "canonical_url": str,
@@ -56,27 +56,27 @@ def _initial(db: sqlite_utils.Database) -> None:
         pk="id",
         not_null={"canonical_url", "url", "source", "first_seen_at", "fetched_at"},
     )
-    db["articles"].create_index(["canonical_url"], unique=True)
-    db["articles"].create_index(["url"])
-    db["articles"].create_index(["published_at"])
-    db["articles"].create_index(["first_seen_at"])
-    db["articles"].create_index(["source"])
-    db["articles"].create_index(["content_hash"])
-    db["article_topics"].create(
+    db.table("articles").create_index(["canonical_url"], unique=True)
+    db.table("articles").create_index(["url"])
+    db.table("articles").create_index(["published_at"])
+    db.table("articles").create_index(["first_seen_at"])
+    db.table("articles").create_index(["source"])
+    db.table("articles").create_index(["content_hash"])
+    db.table("article_topics").create(
         {"article_id": int, "topic": str, "score": float, "evidence": str},
         pk=("article_id", "topic"),
         foreign_keys=[("article_id", "articles", "id")],
     )
-    db["article_topics"].create_index(["topic", "score"])
-    db["copies"].create(
+    db.table("article_topics").create_index(["topic", "score"])
+    db.table("copies").create(
         {"id": int, "article_id": int, "source": str, "url": str, "fetched_at": str},
         pk="id",
         not_null={"article_id", "source", "url", "fetched_at"},
         foreign_keys=[("article_id", "articles", "id")],
     )
-    db["copies"].create_index(["url"], unique=True)
-    db["copies"].create_index(["article_id"])
-    db["crawl_runs"].create(
+    db.table("copies").create_index(["url"], unique=True)
+    db.table("copies").create_index(["article_id"])
+    db.table("crawl_runs").create(
         {
             "id": int,
             "source": str,
@@ -102,13 +102,13 @@ def _initial(db: sqlite_utils.Database) -> None:
             "errors": 0,
         },
     )
-    db["crawl_runs"].create_index(["source", "started_at"])
-    db["crawl_errors"].create(
+    db.table("crawl_runs").create_index(["source", "started_at"])
+    db.table("crawl_errors").create(
         {"id": int, "run_id": int, "source": str, "url": str, "kind": str, "message": str, "at": str},
         pk="id",
         foreign_keys=[("run_id", "crawl_runs", "id")],
     )
-    db["crawl_errors"].create_index(["run_id"])
+    db.table("crawl_errors").create_index(["run_id"])
     # Full-text index. Title and text are stored pre-segmented (CJK runs as overlapping bigrams, see
     # storage/fts.py) so that two- and three-character Chinese words can be found; rowid = articles.id.
     db.execute("CREATE VIRTUAL TABLE articles_fts USING fts5(title, text, tokenize = 'porter unicode61')")
@@ -116,32 +116,32 @@ def _initial(db: sqlite_utils.Database) -> None:
 
 def _labels(db: sqlite_utils.Database) -> None:
     # Corrections from users: the newest label of an article wins, and training learns from all of them.
-    db["labels"].create(
+    db.table("labels").create(
         {"id": int, "article_id": int, "relevant": int, "topics": str, "created_at": str},
         pk="id",
         not_null={"article_id", "relevant", "topics", "created_at"},
         foreign_keys=[("article_id", "articles", "id")],
     )
-    db["labels"].create_index(["article_id", "id"])
+    db.table("labels").create_index(["article_id", "id"])
 
 
 def _stories(db: sqlite_utils.Database) -> None:
-    db["articles"].add_column("is_follow_up", int, not_null_default=0)
-    db["articles"].create_index(["story_id"])
-    db["copies"].add_column("title", str)
+    db.table("articles").add_column("is_follow_up", int, not_null_default=0)
+    db.table("articles").create_index(["story_id"])
+    db.table("copies").add_column("title", str)
     # Near-duplicate fingerprints: a MinHash signature per article and its LSH band hashes, looked up by
     # (band, hash) so finding a copy costs the same with a thousand articles stored or a million.
-    db["minhash_signatures"].create(
+    db.table("minhash_signatures").create(
         {"article_id": int, "signature": bytes}, pk="article_id", foreign_keys=[("article_id", "articles", "id")]
     )
-    db["minhash_bands"].create({"band": int, "hash": int, "article_id": int}, pk=("band", "hash", "article_id"))
-    db["entities"].create(
+    db.table("minhash_bands").create({"band": int, "hash": int, "article_id": int}, pk=("band", "hash", "article_id"))
+    db.table("entities").create(
         {"article_id": int, "kind": str, "value": str},
         pk=("article_id", "kind", "value"),
         foreign_keys=[("article_id", "articles", "id")],
     )
-    db["entities"].create_index(["kind", "value"])
-    db["stories"].create(
+    db.table("entities").create_index(["kind", "value"])
+    db.table("stories").create(
         {
             "id": int,
             "title": str,
@@ -156,26 +156,26 @@ def _stories(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["stories"].create_index(["last_seen"])
+    db.table("stories").create_index(["last_seen"])
     # What story grouping compares: each article's moment, keywords and topics (entities are in entities),
     # and how central it is in its story (the sum of its links' strengths; the most central names the story).
-    db["article_profiles"].create(
+    db.table("article_profiles").create(
         {"article_id": int, "moment": str, "keywords": str, "topics": str, "centrality": float},
         pk="article_id",
         foreign_keys=[("article_id", "articles", "id")],
         defaults={"centrality": 0.0},
     )
-    db["article_profiles"].create_index(["moment"])
+    db.table("article_profiles").create_index(["moment"])
 
 
 def _schedule(db: sqlite_utils.Database) -> None:
     # When each scheduled job (a source's crawl, the digest) last ran: `run-due` and the daemon resume from it.
-    db["schedule_state"].create({"job": str, "last_run_at": str, "last_status": str}, pk="job")
+    db.table("schedule_state").create({"job": str, "last_run_at": str, "last_status": str}, pk="job")
 
 
 def _digests(db: sqlite_utils.Database) -> None:
     # One row per reader per day: sent exactly once; a failed send stays here to be retried on the next run.
-    db["digests"].create(
+    db.table("digests").create(
         {
             "id": int,
             "reader": str,
@@ -195,16 +195,16 @@ def _digests(db: sqlite_utils.Database) -> None:
         not_null={"reader", "day", "status"},
         defaults={"attempts": 0, "item_count": 0, "story_count": 0},
     )
-    db["digests"].create_index(["reader", "day"], unique=True)
+    db.table("digests").create_index(["reader", "day"], unique=True)
 
 
 def _publishers(db: sqlite_utils.Database) -> None:
     # The outlet that published an article, when the source is not the outlet (a search feed, a news sitemap).
-    db["articles"].add_column("publisher", str)
-    db["copies"].add_column("publisher", str)
+    db.table("articles").add_column("publisher", str)
+    db.table("copies").add_column("publisher", str)
     # Why a source last failed, for `chipwatch sources`.
-    db["sources"].add_column("last_failure_at", str)
-    db["sources"].add_column("last_error", str)
+    db.table("sources").add_column("last_failure_at", str)
+    db.table("sources").add_column("last_error", str)
 
 
 def _views(db: sqlite_utils.Database) -> None:
@@ -257,13 +257,45 @@ def _views(db: sqlite_utils.Database) -> None:
 
 
 def _fts_facets(db: sqlite_utils.Database) -> None:
-    # articles_fts gains a facets column (month, language and topic tokens, see storage/fts.py): rebuilt.
-    from storage.articles import reindex
+    """articles_fts gains a facets column (month, language and topic tokens): rebuilt.
 
-    db.execute("DROP TABLE articles_fts")
-    db.execute("CREATE VIRTUAL TABLE articles_fts USING fts5(title, text, facets, tokenize = 'porter unicode61')")
-    for (article_id,) in db.execute("SELECT id FROM articles ORDER BY id").fetchall():
-        reindex(db.conn, article_id)
+    Self-contained: the indexing rules below are frozen as they were when this migration shipped, so a
+    later change to storage/fts.py or storage/articles.py cannot break an upgrade from 0007.
+    """
+    import re
+
+    cjk_run = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]+")
+
+    def bigrams(run: str) -> str:
+        return run if len(run) == 1 else " ".join(run[i : i + 2] for i in range(len(run) - 1))
+
+    def index_text(text: str | None) -> str:
+        return cjk_run.sub(lambda match: f" {bigrams(match.group())} ", text) if text else ""
+
+    def token(prefix: str, value: str) -> str:
+        return prefix + "".join(char for char in value.lower() if char.isalnum())
+
+    def facets(moment: str | None, lang: str | None, topics: list[str]) -> str:
+        tokens = []
+        if moment and len(moment) >= 7:
+            tokens.append("zm" + moment[:7].replace("-", ""))
+        if lang:
+            tokens += [token("zl", lang.split("-")[0]), token("zl", lang)]
+        tokens += [token("zt", topic) for topic in topics]
+        return " ".join(dict.fromkeys(tokens))
+
+    conn = db.conn
+    conn.execute("DROP TABLE articles_fts")
+    conn.execute("CREATE VIRTUAL TABLE articles_fts USING fts5(title, text, facets, tokenize = 'porter unicode61')")
+    rows = conn.execute(
+        "SELECT id, title, text, COALESCE(published_at, first_seen_at), lang FROM articles ORDER BY id"
+    ).fetchall()
+    for article_id, title, text, moment, lang in rows:
+        topics = [r[0] for r in conn.execute("SELECT topic FROM article_topics WHERE article_id = ?", [article_id])]
+        conn.execute(
+            "INSERT INTO articles_fts (rowid, title, text, facets) VALUES (?, ?, ?, ?)",
+            [article_id, index_text(title), index_text(text), facets(moment, lang, topics)],
+        )
 
 
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [

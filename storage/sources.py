@@ -47,8 +47,11 @@ def save_validators(db: sqlite_utils.Database, name: str, etag: str | None, last
         conn.execute("UPDATE sources SET etag = ?, last_modified = ? WHERE name = ?", [etag, last_modified, name])
 
 
-def health_rows(db: sqlite_utils.Database, recent_runs: int = 10) -> dict[str, dict[str, Any]]:
-    """Per source: its health columns and what its runs say (last run, items per run, last new item)."""
+def health_rows(
+    db: sqlite_utils.Database, recent_runs: int = 10, failures_since: str | None = None
+) -> dict[str, dict[str, Any]]:
+    """Per source: its health columns and what its runs say (last run, items per run, last new item, and
+    the failed runs started since failures_since)."""
     rows: dict[str, dict[str, Any]] = {}
     for row in db.query("SELECT name, last_success_at, consecutive_failures, last_failure_at, last_error FROM sources"):
         rows[row["name"]] = {**row, "runs": 0, "last_run_at": None, "last_status": None, "last_new": None}
@@ -57,7 +60,14 @@ def health_rows(db: sqlite_utils.Database, recent_runs: int = 10) -> dict[str, d
         "max(CASE WHEN items_new > 0 THEN started_at END) AS last_new_item_at FROM crawl_runs GROUP BY source"
     ):
         rows.setdefault(row["source"], {"name": row["source"]}).update(row)
+    for row in db.query(
+        "SELECT source, count(*) AS failures FROM crawl_runs WHERE started_at >= ? AND status NOT IN ('ok', 'running') "
+        "GROUP BY source",
+        [failures_since or ""],
+    ):
+        rows.setdefault(row["source"], {"name": row["source"]})["failures"] = row["failures"]
     for name, entry in rows.items():
+        entry.setdefault("failures", 0)
         recent = db.execute(
             "SELECT status, items_new, errors FROM crawl_runs WHERE source = ? AND status != 'running' "
             "ORDER BY id DESC LIMIT ?",

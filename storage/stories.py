@@ -171,3 +171,8 @@ def _decoded(row: dict[str, Any]) -> dict[str, Any]:
     for key in ("outlets", "languages", "topics"):
         row[key] = json.loads(row[key] or "[]")
     return row
+
+
+def story_of_articles(db: sqlite_utils.Database) -> dict[int, int | None]:
+    """Every article's story (None for an article in none)."""
+    return {row[0]: row[1] for row in db.execute("SELECT id, story_id FROM articles")}

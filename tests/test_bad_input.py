@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from tests.conftest import clean_env, demo_sources_for, run_chipwatch
+from tests.helpers import clean_env, demo_sources_for, run_chipwatch
 
 GOOD_PAGE = textwrap.dedent(
     """\

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import SHARED, clean_env, run_chipwatch
+from tests.helpers import SHARED, clean_env, run_chipwatch
 
 
 def test_quick_bench_runs_every_benchmark_and_writes_the_report(tmp_path):

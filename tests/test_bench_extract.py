@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from chipwatch.bench_extract import load_benchmark, run_extractor, score, trafilatura_body
-from tests.conftest import SHARED, run_chipwatch
+from chipwatch.bench.extraction import load_benchmark, run_extractor, score, trafilatura_body
+from tests.helpers import SHARED, run_chipwatch
 
 BENCHMARK = SHARED / "benchmarks" / "article-extraction"
 
@@ -29,7 +29,7 @@ def test_scoring_follows_the_benchmark_rules() -> None:
 
 def test_our_extraction_beats_trafilatura_on_a_sample_of_real_pages() -> None:
     needs_benchmark()
-    from chipwatch.bench_extract import chipwatch_body
+    from chipwatch.bench.extraction import chipwatch_body
 
     pages = load_benchmark(BENCHMARK, limit=40)
     reference = run_extractor("trafilatura", trafilatura_body, pages)

@@ -1,7 +1,8 @@
-"""Chaos: every fault the mirror can serve in one crawl, then a clean run that picks up what was missed;
-crawls killed with SIGKILL at seeded random moments while they write; two crawls of one source at once;
-hostile text in the CLI and in Datasette. `make test` runs a short version of the kill loop, `make chaos`
-the long one."""
+"""The fault suite. Every fault the mirror can serve, in one crawl over real HTTP: each recorded on its run
+with the source, the URL and its kind, costing no more than its retries, stopping neither the crawl nor the
+other sources; then a clean run that picks up what was missed. Crawls killed with SIGKILL at seeded random
+moments while they write; two crawls of one source at once; hostile text in the CLI and in Datasette.
+`make test` runs a short version of the kill loop, `make chaos` the long one."""
 
 from __future__ import annotations
 
@@ -14,10 +15,20 @@ from pathlib import Path
 
 import pytest
 
-from chipwatch.bench_e2e import _watch_memory
+from chipwatch.bench.end_to_end import _watch_memory
 from demo.faults import FAULTS
-from tests.conftest import clean_env, demo_sources_for, free_port, run_chipwatch, start_chipwatch
-from tests.crawl_helpers import QUICK, crawl, query, rss, write_sources
+from tests.helpers import (
+    QUICK,
+    clean_env,
+    crawl,
+    demo_sources_for,
+    free_port,
+    query,
+    rss,
+    run_chipwatch,
+    start_chipwatch,
+    write_sources,
+)
 
 GOOD = (
     "<html><head><title>{title}</title></head><body><article><h1>{title}</h1><p>Commerce approved new H200 "
@@ -45,16 +56,24 @@ PAGE_FAULTS = {
 }
 # Pages that are odd but readable: stored, with their oddity cleaned up.
 ODD_PAGES = ("wrong-content-type", "invalid-utf8", "nul-bytes", "truncated-gzip")
-# Discovery documents that fail, by kind of source.
+# Discovery documents that fail, by kind of source: (kind, error kind recorded or None when harmless).
 SOURCE_FAULTS = {
     "html-instead-of-feed": ("feed", "feed"),
     "truncated-xml": ("feed", "feed"),
+    "not-found": ("feed", "http"),
+    "server-error": ("feed", "http"),
+    "timeout": ("feed", "timeout"),
+    "reset": ("feed", "reset"),
+    "redirect-loop": ("feed", "redirect"),
     "xml-bomb": ("feed", None),
     "external-entity": ("feed", None),
     "api-error": ("federal-register", "api"),
     "sitemap-self-index": ("sitemap", None),
     "huge-feed": ("feed", "limit"),
 }
+# Of those, the ones whose source fails as a whole (nothing could be read from it).
+FAILED_SOURCES = ("html-instead-of-feed", "truncated-xml", "not-found", "server-error", "timeout", "reset")
+FAILED_SOURCES += ("redirect-loop", "api-error")
 
 
 def test_the_catalogue_has_at_least_25_kinds():
@@ -91,6 +110,14 @@ def chaos(network, tmp_path_factory):
     stdout, stderr = process.communicate(timeout=300)
     first = {"returncode": process.returncode, "stdout": stdout.decode(), "stderr": stderr.decode()}
     errors = query(db, "SELECT source, kind, url, message FROM crawl_errors")
+    runs = {row[0]: row[1:] for row in query(db, "SELECT source, status, items_new, errors FROM crawl_runs")}
+    requested = server.requested_paths()  # what the first crawl asked for, before the sites recover
+    health = run_chipwatch(
+        "sources", "--format", "json", env=clean_env(CHIPWATCH_DB=str(db), CHIPWATCH_SOURCES=str(sources_file))
+    )
+    problems = run_chipwatch(
+        "sources", "--problems", env=clean_env(CHIPWATCH_DB=str(db), CHIPWATCH_SOURCES=str(sources_file))
+    )
     # The sites recover: every fault page now serves a good article. The next run must pick them all up.
     for path in pages:
         server.add_route(path, GOOD.format(title=f"Recovered {path}").encode(), "text/html; charset=utf-8")
@@ -100,6 +127,10 @@ def chaos(network, tmp_path_factory):
         "base": base,
         "first": first,
         "errors": errors,
+        "runs": runs,
+        "requested": requested,
+        "health": health,
+        "problems": problems,
         "second": second,
         "peak_kb": peak_kb,
         "server": server,
@@ -156,6 +187,53 @@ def test_the_next_clean_run_picks_up_everything_that_was_missed(chaos):
     assert missing == []
     counts = query(chaos["db"], "SELECT canonical_url, count(*) FROM articles GROUP BY 1 HAVING count(*) > 1")
     assert counts == []
+
+
+def test_the_sources_whose_document_could_not_be_read_failed_and_the_others_did_not(chaos):
+    for fault in FAILED_SOURCES:
+        assert chaos["runs"][f"doc-{fault}"][0] == "failed", (fault, chaos["runs"][f"doc-{fault}"])
+    assert chaos["runs"]["pacific-wire"][0] == "ok" and chaos["runs"]["pacific-wire"][1] > 0
+    assert chaos["runs"]["chaos-pages"][0] == "ok"
+
+
+@pytest.mark.parametrize("fault", [f for f, (_, kind) in sorted(SOURCE_FAULTS.items()) if kind])
+def test_each_broken_source_is_recorded_under_its_own_url(chaos, fault):
+    recorded = [e for e in chaos["errors"] if e[0] == f"doc-{fault}"]
+    assert any(f"/faults/{fault}/" in (e[2] or "") for e in recorded), recorded
+
+
+@pytest.mark.parametrize("fault", sorted(PAGE_FAULTS))
+def test_each_broken_page_costs_at_most_its_retries(chaos, fault):
+    requested = [p for p in chaos["requested"] if p.startswith(f"/chaos/{fault}.html")]
+    limit = 2 if fault != "redirect-loop" else 2 * 6  # retries=1; a loop stops after 5 redirects
+    assert 1 <= len(requested) <= limit, requested
+
+
+def test_entities_are_never_expanded_and_external_files_never_read(chaos):
+    everything = " ".join(
+        str(value) for row in query(chaos["db"], "SELECT title, text, summary FROM articles") for value in row if value
+    )
+    assert "lollol" not in everything
+    assert "root:" not in everything
+    assert "/never" not in chaos["requested"]
+
+
+def test_a_sitemap_index_that_lists_itself_is_read_once(chaos):
+    assert len([p for p in chaos["requested"] if p.startswith("/faults/sitemap-self-index/")]) == 1
+    assert chaos["runs"]["doc-sitemap-self-index"][0] == "ok"
+
+
+def test_sources_command_flags_the_failing_sources_with_their_last_error(chaos):
+    import json
+
+    assert chaos["health"].returncode == 2, chaos["health"].stderr.decode()  # monitoring can alert on it
+    health = {row["name"]: row for row in json.loads(chaos["health"].stdout)}
+    assert health["pacific-wire"]["status"] == "ok" and health["pacific-wire"]["last_new"] > 0
+    assert health["doc-not-found"]["status"] == "failing"
+    assert health["doc-not-found"]["last_error"] == "http: HTTP 404"
+    assert health["doc-api-error"]["last_error"].startswith("api: the API returned an error")
+    table = chaos["problems"].stdout.decode()
+    assert "doc-not-found: failing" in table and "pacific-wire " not in table
 
 
 def test_a_huge_feed_costs_only_its_entry_limit(chaos):
@@ -327,3 +405,20 @@ def test_reading_exporting_and_serving_while_a_crawl_writes(network, tmp_path):
         datasette.wait(timeout=20)
     finally:
         server.stop()
+
+
+def test_the_live_progress_and_the_summary_count_alike(chaos):
+    """One writer of a crawl's counts: the last progress line adds up to the per-source summary lines, errors
+    included (a crawl with every fault has errors of every kind)."""
+    import re
+
+    last = [line for line in chaos["first"]["stderr"].splitlines() if " finished " in f" {line}"][-1]
+    live = re.search(r"pages (\d+) · stored (\d+) new, (\d+) updated · dropped (\d+) · errors (\d+)", last)
+    assert live, last
+    totals = [0, 0, 0, 0, 0]
+    for line in chaos["first"]["stdout"].splitlines():
+        found = re.search(r"pages +(\d+) +new +(\d+) +updated +(\d+) +dropped +(\d+) +errors +(\d+)", line)
+        if found:
+            totals = [a + int(b) for a, b in zip(totals, found.groups(), strict=True)]
+    assert [int(n) for n in live.groups()] == totals
+    assert totals[4] > 0

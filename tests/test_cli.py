@@ -1,4 +1,4 @@
-"""The command line as people and scripts use it, each command in its own process."""
+"""The command line as people and scripts use it: in-process, or in its own process where a command needs one."""
 
 from __future__ import annotations
 
@@ -8,23 +8,61 @@ import socket
 import subprocess
 import sys
 
+import click
 import pytest
 
 from demo.render import render_article
-from tests.conftest import REPO, clean_env, run_chipwatch
+from tests.helpers import REPO, clean_env, free_port, run_chipwatch
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _commands(group: click.Group, ctx: click.Context, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command under group, walking nested groups, as the words that reach it."""
+    found = []
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, name
+        found.append((*path, name))
+        if isinstance(command, click.Group):
+            found += _commands(command, click.Context(command, parent=ctx), (*path, name))
+    return found
 
 
 def test_every_command_has_help_with_an_example():
-    for command in ("crawl", "search", "extract", "classify", "mirror", "demo"):
-        result = run_chipwatch(command, "--help")
-        assert result.returncode == 0
-        assert "Example" in result.stdout.decode(), command
+    from chipwatch.cli import cli
+
+    commands = _commands(cli, click.Context(cli))
+    assert len(commands) >= 25  # every command of the README's table
+    for words in commands:
+        result = run_chipwatch(*words, "--help")
+        assert result.returncode == 0, (words, result.stderr.decode())
+        out = result.stdout.decode()
+        assert out.startswith(f"Usage: chipwatch {' '.join(words)} "), words
+        assert "Example" in out, words
+
+
+def test_help_and_version_import_neither_scrapy_nor_scikit_learn():
+    probe = (
+        "import sys\n"
+        "from chipwatch.cli import cli\n"
+        "for args in (['--help'], ['--version'], ['search', '--help']):\n"
+        "    try:\n"
+        "        cli.main(args, prog_name='chipwatch')\n"
+        "    except SystemExit as end:\n"
+        "        assert end.code == 0, (args, end.code)\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'scrapy', 'twisted', 'sklearn', 'trafilatura'})\n"
+        "print('heavy:', heavy, file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, cwd=REPO, env=clean_env(), timeout=60)
+    assert result.returncode == 0, result.stderr.decode()
+    assert "chipwatch, version " in result.stdout.decode()
+    assert "heavy: []" in result.stderr.decode()
+
+
+def test_version_matches_the_package():
+    from chipwatch import __version__
+
+    result = run_chipwatch("--version")
+    assert result.returncode == 0 and result.stdout.decode().strip() == f"chipwatch, version {__version__}"
 
 
 def test_extract_a_saved_gzipped_page(tmp_path, network):
@@ -130,7 +168,7 @@ def test_scrapy_list_works_from_the_repository_root():
 
 
 def test_scrapy_crawl_from_the_repository_root_stores_into_the_configured_db(tmp_path, mirror):
-    from chipwatch.demo_run import rebased_sources
+    from chipwatch.crawl.demo import rebased_sources
 
     sources = rebased_sources(mirror.base_url, tmp_path)
     db = tmp_path / "scrapy.db"

@@ -13,7 +13,7 @@ import pytest
 from pipeline.dates import to_utc_iso
 from pipeline.urls import canonical_url
 from spiders.sources import load_sources
-from tests.conftest import clean_env, demo_sources_for, run_chipwatch
+from tests.helpers import clean_env, demo_sources_for, run_chipwatch
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 from pipeline.dates import to_utc_iso
-from tests.crawl_helpers import crawl, query, rss, write_sources
+from tests.helpers import crawl, query, rss, write_sources
 
 API = "/api/v1/documents.json?conditions%5Bagencies%5D%5B%5D=industry-and-security-bureau&order=newest&per_page=1"
 

@@ -6,8 +6,6 @@ import itertools
 import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,7 +14,7 @@ import pytest
 
 from chipwatch.config import load_options
 from chipwatch.daemon import digest_due
-from tests.conftest import REPO, clean_env, run_chipwatch
+from tests.helpers import run_chipwatch, start_daemon, stop, wait_for
 
 EVERY_2S = "*/2 * * * * *"
 
@@ -56,16 +54,6 @@ def _not_now() -> str:
     return f"{later:%H}:00"
 
 
-def start_daemon(config: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "chipwatch.cli", "--config", str(config), "daemon"],
-        cwd=REPO,
-        env=clean_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-
-
 def runs(db: Path) -> list[tuple]:
     """The crawl runs so far (none while the daemon is still creating the database)."""
     conn = sqlite3.connect(db)
@@ -75,21 +63,6 @@ def runs(db: Path) -> list[tuple]:
         return []
     finally:
         conn.close()
-
-
-def wait_for(predicate, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
-
-
-def stop(process: subprocess.Popen[bytes], timeout: float = 30) -> tuple[int, str]:
-    process.send_signal(signal.SIGTERM)
-    _, err = process.communicate(timeout=timeout)
-    return process.returncode, err.decode("utf-8", "replace")
 
 
 @pytest.fixture

@@ -18,10 +18,10 @@ from spiders.listings import listing_entries, next_page_link
 from spiders.search_feeds import without_publisher
 from spiders.sitemap_parser import parse_sitemap
 from spiders.sources import load_sources
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 FIXTURES = REPO / "tests" / "fixtures" / "sources"
-SOURCES = load_sources(REPO / "sources.toml")
+SOURCES = load_sources(REPO / "spiders" / "sources.toml")
 PREFILTER = load_prefilter(REPO / "pipeline" / "topics.toml")
 
 

@@ -16,7 +16,7 @@ from aiosmtpd.controller import Controller
 
 from chipwatch.config import Reader, load_options
 from chipwatch.digest.run import send_digests
-from tests.conftest import clean_env, run_chipwatch
+from tests.helpers import clean_env, run_chipwatch
 
 HOSTILE = [
     "<script>alert('x')</script> Nvidia H200 export licence approved for China",
@@ -66,10 +66,11 @@ def demo_db(tmp_path_factory, demo_crawl):
     conn.execute("UPDATE articles SET first_seen_at = '2025-12-09T20:00:00Z'")
     for title, article_id in zip(HOSTILE, (1, 2), strict=True):
         conn.execute("UPDATE articles SET title = ?, relevant = 1, relevance = 0.99 WHERE id = ?", [title, article_id])
-        # whatever these two articles were about, they are now shown under export controls
+        # Whatever these two articles were about, they are now shown under enforcement alone: a section
+        # with fewer items than the per-topic cap, so they are shown whichever order the crawl stored them in.
+        conn.execute("DELETE FROM article_topics WHERE article_id = ?", [article_id])
         conn.execute(
-            "INSERT OR REPLACE INTO article_topics (article_id, topic, score, evidence) "
-            "VALUES (?, 'export-controls', 0.9, '[]')",
+            "INSERT INTO article_topics (article_id, topic, score, evidence) VALUES (?, 'enforcement', 0.9, '[]')",
             [article_id],
         )
     conn.execute("UPDATE articles SET canonical_url = 'javascript:alert(1)' WHERE id = 2")
@@ -371,7 +372,7 @@ def test_the_daemon_sends_the_daily_digest_once(demo_db, tmp_path, smtp):
     import time
     from datetime import UTC, timedelta
 
-    from tests.test_daemon import start_daemon, wait_for
+    from tests.helpers import start_daemon, wait_for
 
     inbox, port = smtp
     db = fresh_copy(demo_db, tmp_path)

@@ -12,7 +12,7 @@ from chipwatch.config import ClassifyOptions, load_options
 from chipwatch.learning import evaluate_items
 from pipeline.labelled import LANGS, load_corpus, split_for
 from pipeline.rules import TOPIC_IDS
-from tests.conftest import clean_env, demo_sources_for, run_chipwatch
+from tests.helpers import clean_env, demo_sources_for, run_chipwatch
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +109,7 @@ def test_eval_of_a_broken_file_is_one_line(tmp_path):
     assert "bad.jsonl:2" in result.stderr.decode() and "Traceback" not in result.stderr.decode()
 
 
+@pytest.mark.slow
 def test_training_is_reproducible(tmp_path):
     """`chipwatch train` on the committed corpus, with no corrections, rebuilds the committed model."""
     out = tmp_path / "model.json"
@@ -141,11 +142,18 @@ def article_state(db, article_id):
     return relevant, version, topics
 
 
-def test_label_reclassify_and_train_with_corrections(crawled_db, tmp_path):
-    env = clean_env(CHIPWATCH_DB=str(crawled_db))
-    conn = sqlite3.connect(crawled_db)
+def two_relevant_articles(db) -> tuple[int, int]:
+    conn = sqlite3.connect(db)
     relevant_id = conn.execute("SELECT id FROM articles WHERE relevant = 1 ORDER BY id LIMIT 1").fetchone()[0]
     other_id = conn.execute("SELECT id FROM articles WHERE relevant = 1 ORDER BY id LIMIT 1 OFFSET 1").fetchone()[0]
+    conn.close()
+    return relevant_id, other_id
+
+
+def test_label_then_reclassify_keeps_the_labels(crawled_db, tmp_path):
+    env = clean_env(CHIPWATCH_DB=str(crawled_db))
+    relevant_id, other_id = two_relevant_articles(crawled_db)
+    conn = sqlite3.connect(crawled_db)
     conn.execute("UPDATE articles SET model_version = 'old' WHERE id = ?", [other_id])
     conn.commit()
     conn.close()
@@ -171,6 +179,13 @@ def test_label_reclassify_and_train_with_corrections(crawled_db, tmp_path):
     conn.close()
     assert len(versions) == 1 and versions.pop().startswith("linear-")
 
+
+@pytest.mark.slow
+def test_training_learns_from_the_readers_corrections(crawled_db, tmp_path):
+    env = clean_env(CHIPWATCH_DB=str(crawled_db))
+    relevant_id, other_id = two_relevant_articles(crawled_db)
+    assert run_chipwatch("label", str(relevant_id), "--irrelevant", env=env).returncode == 0
+    assert run_chipwatch("label", str(other_id), "enforcement", "market", env=env).returncode == 0
     out = tmp_path / "model.json"
     result = run_chipwatch("train", "--out", str(out), env=env, timeout=300)
     assert "(2 corrections)" in result.stdout.decode()

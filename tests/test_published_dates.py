@@ -7,7 +7,7 @@ import pytest
 
 from pipeline.dates import parse_date, to_utc_iso
 from pipeline.extract import extract_page
-from tests.conftest import real_fixture
+from tests.helpers import real_fixture
 
 # (fixture, zone the site writes local times in, the publication time as the page shows it, precision)
 REAL_PAGES = [

@@ -10,7 +10,7 @@ import sqlite3
 
 import pytest
 
-from tests.conftest import clean_env, run_chipwatch
+from tests.helpers import clean_env, run_chipwatch
 
 
 def cli(demo_db, *args: str):

@@ -10,7 +10,7 @@ from chipwatch.errors import FeedError
 from pipeline.dates import parse_date, to_utc_iso
 from pipeline.extract import extract_page
 from spiders.feed_parser import parse_feed
-from tests.conftest import real_fixture
+from tests.helpers import real_fixture
 
 
 def test_guardian_rss_matches_rss_parsers_expected_parse():

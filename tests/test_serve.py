@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import clean_env, free_port, start_chipwatch
+from tests.helpers import clean_env, free_port, start_chipwatch
 
 
 @pytest.fixture(scope="module")

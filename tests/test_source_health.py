@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from chipwatch.source_health import assess, expected_period
+from chipwatch.reports.health import assess, expected_period
 from pipeline.dates import to_utc_iso
 from spiders.sources import Source
 

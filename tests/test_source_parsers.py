@@ -14,7 +14,7 @@ from spiders.feed_parser import parse_feed
 from spiders.links import publisher_url, site_of
 from spiders.search_feeds import without_publisher
 from spiders.sitemap_parser import parse_sitemap, unpack
-from tests.conftest import real_fixture
+from tests.helpers import real_fixture
 
 
 def test_news_sitemap_entries_keep_the_news_fields_trimmed():

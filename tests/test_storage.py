@@ -8,8 +8,9 @@ import threading
 import pytest
 
 from chipwatch.errors import QueryError, StorageError
+from pipeline.items import TopicScore
 from storage import open_database
-from storage.articles import TopicScore, add_copy, get_article, is_stored, store_article
+from storage.articles import add_copy, get_article, is_stored, store_article
 from storage.migrations import MIGRATIONS
 from storage.search import search_articles
 
@@ -171,7 +172,8 @@ def test_a_reader_reads_while_a_writer_writes(tmp_path):
 
 def test_search_filters_inside_the_index_follow_reclassification(tmp_path):
     """Topic facets in the full-text index change with the article's topics (labels, reclassify)."""
-    from storage.articles import TopicScore, set_classification, store_article
+    from pipeline.items import TopicScore
+    from storage.articles import set_classification, store_article
     from storage.search import search_articles
 
     db = open_database(tmp_path / "f.db")

@@ -11,7 +11,7 @@ import pytest
 from pipeline.entities import extract_entities
 from pipeline.minhash import signature, similarity
 from pipeline.urls import canonical_url
-from tests.conftest import clean_env, run_chipwatch
+from tests.helpers import clean_env, run_chipwatch
 
 
 @pytest.fixture(scope="module")

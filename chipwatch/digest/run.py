@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from chipwatch.config import TOPIC_IDS, Options, Reader
@@ -20,8 +21,11 @@ from chipwatch.digest.compose import Digest, compose
 from chipwatch.digest.deliver import DeliveryError, deliver, write_files
 from chipwatch.digest.render import message, render
 from pipeline.dates import to_utc_iso
-from storage import open_database
+from storage import opened
 from storage.digests import begin, digest_for, earliest_in_story, finish, last_sent, new_items
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 log = logging.getLogger("chipwatch.digest")
 
@@ -46,7 +50,7 @@ def window(options: Options, reader: Reader, day: date, now: datetime, previous:
     return start, utc(end)
 
 
-def build(options: Options, db: object, reader: Reader, day: date, covers: tuple[str, str]) -> Digest:
+def build(options: Options, db: Database, reader: Reader, day: date, covers: tuple[str, str]) -> Digest:
     rows = new_items(db, covers[0], covers[1], reader.min_relevance)
     stories = sorted({row["story_id"] for row in rows if row["story_id"]})
     zone = reader.timezone or options.daemon.timezone
@@ -69,16 +73,13 @@ def send_digests(
     """Each reader's digest for the day, sent (or filed in the outbox) once; failures kept for retry."""
     now = now or datetime.now(UTC)
     outcomes = []
-    db = open_database(options.storage.db)
-    try:
+    with opened(options.storage.db) as db:
         for reader in readers:
             outcomes.append(_send_one(options, db, reader, day, now))
-    finally:
-        db.close()
     return outcomes
 
 
-def _send_one(options: Options, db: object, reader: Reader, day: date, now: datetime) -> ReaderOutcome:
+def _send_one(options: Options, db: Database, reader: Reader, day: date, now: datetime) -> ReaderOutcome:
     existing = digest_for(db, reader.address, day.isoformat())
     if existing and existing["status"] in ("sent", "empty"):
         return ReaderOutcome(reader.address, "already-sent", existing["item_count"])
@@ -115,13 +116,10 @@ def preview(
 ) -> tuple[Path, Path]:
     """Write the digest a reader would get as .eml and .html files, recording nothing."""
     now = now or datetime.now(UTC)
-    db = open_database(options.storage.db, readonly=True)
-    try:
+    with opened(options.storage.db, readonly=True) as db:
         previous = last_sent(db, reader.address)
         covers = window(options, reader, day, now, previous["covers_to"] if previous else None)
         digest = build(options, db, reader, day, covers)
-    finally:
-        db.close()
     html, text = render(digest, options.digest)
     return write_files(message(digest, html, text, options.digest), html, directory, _file_name(reader, day))
 

@@ -1,0 +1,5 @@
+"""`python -m chipwatch`: the command line."""
+
+from chipwatch.cli import main
+
+main()

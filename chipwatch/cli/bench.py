@@ -1,0 +1,156 @@
+"""Benchmark commands: bench (all of them), bench-extract, bench-search, bench-grouping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from chipwatch.config import Options
+
+
+@click.command(name="bench-extract")
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--limit", type=click.IntRange(1), help="Only the first N pages (by id).")
+def bench_extract(directory: Path, limit: int | None) -> None:
+    """Score chipwatch's article extraction against hand-checked bodies, beside trafilatura alone.
+
+    Prints F1, precision, recall and pages per second for both, and chipwatch's speed as a share of
+    trafilatura's measured in the same run.
+
+    \b
+    Example:
+      chipwatch bench-extract ../shared/benchmarks/article-extraction
+    """
+    from chipwatch.bench.extraction import run
+
+    reference, ours = run(directory, limit)
+    for result in (reference, ours):
+        s = result.score
+        click.echo(
+            f"{result.name:<12} F1 {s.f1:.3f}  precision {s.precision:.3f}  recall {s.recall:.3f}  "
+            f"{result.pages_per_second:6.1f} pages/s  ({result.pages} pages, {result.seconds:.1f} s)"
+        )
+    ratio = ours.pages_per_second / reference.pages_per_second if reference.pages_per_second else 0.0
+    click.echo(f"chipwatch speed: {ratio:.2f}x trafilatura's; F1 {ours.score.f1 - reference.score.f1:+.3f}")
+
+
+@click.command(name="bench-search")
+@click.option("--articles", default=1_000_000, show_default=True, type=click.IntRange(100), help="Synthetic articles.")
+@click.option("--runs", default=40, show_default=True, type=click.IntRange(1), help="Queries timed per scenario.")
+@click.option(
+    "--db",
+    "path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where the synthetic database lives (default: data/bench/search-N.db; kept and reused).",
+)
+def bench_search(articles: int, runs: int, path: Path | None) -> None:
+    """Time searches on a database of synthetic articles: full text with topic and date filters, Chinese
+    words, common and rare words; prints p50 and p95 per scenario. Generating a million articles takes a
+    few minutes the first time.
+
+    \b
+    Example:
+      chipwatch bench-search --articles 1000000
+    """
+    import time
+
+    from chipwatch.bench.search import generate, time_queries
+
+    path = path or Path("data") / "bench" / f"search-{articles}.db"
+    started = time.perf_counter()
+    generate(path, articles)
+    click.echo(f"{articles:,} synthetic articles in {path} (ready in {time.perf_counter() - started:.0f} s)")
+    for timing in time_queries(path, per=runs):
+        click.echo(
+            f"{timing.name:<40} p50 {timing.p50_ms:6.1f} ms  p95 {timing.p95_ms:6.1f} ms  "
+            f"({timing.runs} queries, {timing.mean_rows:.0f} rows each)"
+        )
+
+
+@click.command(name="bench-grouping")
+@click.option("--sizes", default="1000,100000", show_default=True, help="Stored-article counts to compare.")
+@click.option("--probes", default=200, show_default=True, type=click.IntRange(10, 100_000))
+def bench_grouping(sizes: str, probes: int) -> None:
+    """Measure copy detection + story assignment per new article at different database sizes.
+
+    Synthetic articles arrive at a steady 100 a day; the figure to watch is the ratio between sizes.
+
+    \b
+    Example:
+      chipwatch bench-grouping --sizes 1000,100000 --probes 200
+    """
+    from chipwatch.bench.grouping import run
+
+    counts = [int(part) for part in sizes.split(",") if part.strip()]
+    results = run(counts, probes)
+    base = results[0].ms_per_article
+    for result in results:
+        click.echo(
+            f"{result.stored:>9,} stored: {result.ms_per_article:7.2f} ms per article "
+            f"({result.ms_per_article / base:.2f}x the first size), {result.probes} new articles"
+        )
+
+
+@click.command()
+@click.option("--quick", is_flag=True, help="Small sizes, under two minutes: a smoke check of every benchmark.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report here (default: BENCHMARKS.md for a full run; nothing for --quick).",
+)
+@click.option(
+    "--shared",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("../shared"),
+    show_default=True,
+    help="Where the benchmark pages are (benchmarks/article-extraction).",
+)
+@click.pass_obj
+def bench(options: Options, quick: bool, out: Path | None, shared: Path) -> None:
+    """Run every benchmark: end to end against trafilatura alone, extraction quality and speed,
+    classification, copy and story assignment at 1k and 100k articles, search at a million articles, the
+    digest for a 500-item day, and the daemon's memory over 200 scheduled runs. Prints each figure and
+    writes BENCHMARKS.md.
+
+    \b
+    Example:
+      chipwatch bench            # about 15 minutes (generating a million articles the first time)
+      chipwatch bench --quick    # under two minutes
+    """
+    from chipwatch.bench.all import markdown, run_all
+
+    report = run_all(options, shared, quick, log=lambda line: click.echo(line, err=True))
+    for figure in report.figures:
+        reference = f"  [{figure.reference}]" if figure.reference else ""
+        click.echo(f"{figure.name}: {figure.value}{reference}")
+    for note in report.notes:
+        click.echo(f"not measured: {note}")
+    target = out or (None if quick else Path("BENCHMARKS.md"))
+    if target is not None:
+        target.write_text(markdown(report, PROFILE_NOTES), encoding="utf-8")
+        click.echo(f"wrote {target}", err=True)
+    if report.notes:
+        raise SystemExit(1)
+
+
+PROFILE_NOTES = """
+## What profiling the end-to-end path found
+
+`python -m cProfile -m chipwatch.cli crawl` over the 181 pages served as one feed (one process, before the
+changes below): 13.9 s, of which the item pipeline took 9.5 s and extraction 6.7 s of that — trafilatura
+5.1 s (its fallback extractors, readability and jusText, 1.9 s), reading metadata 0.2 s, the page-size
+guard's tree walk 0.3 s; classification 1.05 s, copy detection 0.55 s, entities 0.3 s, storing 0.3 s,
+stories 0.15 s. Downloading overlapped with all of it. The crawl ran at 0.41x trafilatura alone.
+
+1. The precise extraction pass now skips trafilatura's fallback extractors (`fast=True`); the fuller
+   pass, run only when the precise one finds little, keeps them. Extraction F1 went from 0.970 to
+   0.971 and its speed from 0.85x to 1.2x trafilatura's. End to end: 0.41x -> 0.67x.
+2. Extraction, now the bulk of the remaining CPU, runs in two forked worker processes
+   (`[crawl] extract_workers`, default 2) while the crawl's own process downloads, classifies and
+   stores. End to end: 0.67x -> about 1.0x on this 2-core machine. The cost is memory: the workers share
+   the parent's pages copy-on-write, and the peak above counts them in full.
+
+The reference is single-threaded trafilatura with its defaults; the pipeline's figure includes fetching
+over HTTP, metadata, dates, language, classification, entities, copy detection, stories and storing.
+"""

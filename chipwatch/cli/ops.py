@@ -1,0 +1,94 @@
+"""Commands for running unattended and watching it run: daemon, run-due, status, sources."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from chipwatch.config import Options
+
+
+@click.command()
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+@click.pass_obj
+def daemon(options: Options, verbose: bool) -> None:
+    """Run every source on its schedule and send the daily digest, until stopped (SIGTERM or Ctrl-C).
+
+    Schedules, timezone, digest time, time limits: the [daemon] section of the config. SIGHUP reloads
+    the sources file. Only one daemon runs per database. Logs go to stderr and to [daemon] log_file.
+
+    \b
+    Example:
+      chipwatch --config /etc/chipwatch.toml daemon
+    """
+    from chipwatch.daemon import Daemon
+    from chipwatch.logs import setup_logging
+
+    setup_logging(options.daemon.log_file, verbose)
+    raise SystemExit(Daemon(options).run())
+
+
+@click.command(name="run-due")
+@click.pass_obj
+def run_due(options: Options) -> None:
+    """Run what came due since the last run, then exit: for people who schedule with system cron.
+
+    \b
+    Example (crontab, every 5 minutes):
+      */5 * * * * cd /srv/chipwatch && .venv/bin/chipwatch run-due >> data/cron.log 2>&1
+    """
+    from chipwatch.daemon import run_due as run
+
+    result = run(options)
+    if not result.crawled:
+        click.echo("no source was due")
+    for outcome in result.crawled:
+        click.echo(f"{outcome.source:<28} {outcome.status:<9} new {outcome.items_new:>4}  errors {outcome.errors:>3}")
+    if result.digest:
+        click.echo(f"digest for {result.digest_day}: {result.digest}")
+
+
+@click.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_obj
+def status(options: Options, fmt: str) -> None:
+    """Per source: last run, its result, next run; failures in the last 24 hours; the digest's last send;
+    the database's size.
+
+    \b
+    Example:
+      chipwatch status
+    """
+    from chipwatch.reports.status import format_status, status_report
+
+    report = status_report(options)
+    click.echo(json.dumps(report, indent=2) if fmt == "json" else format_status(report), nl=fmt == "json")
+
+
+@click.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--problems", is_flag=True, help="Only sources that are failing, silent, overdue or never run.")
+@click.pass_obj
+def sources(options: Options, fmt: str, problems: bool) -> None:
+    """List every configured source with its health: last success, failures in a row, items found per run,
+    the last new item; flags a source that has failed or stayed silent for longer than expected.
+
+    Exits with status 2 when a source is flagged (for monitoring).
+
+    \b
+    Example:
+      chipwatch sources
+      chipwatch sources --problems --format json
+    """
+    from chipwatch.reports.health import format_health, source_health
+
+    report = source_health(options)
+    if problems:
+        report = [h for h in report if h.status not in ("ok", "disabled")]
+    if fmt == "json":
+        click.echo(json.dumps([h.as_dict() for h in report], indent=2, ensure_ascii=False))
+    else:
+        click.echo(format_health(report), nl=False)
+    if any(h.status in ("failing", "silent", "overdue") for h in report):
+        raise SystemExit(2)

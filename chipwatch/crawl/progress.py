@@ -1,0 +1,78 @@
+"""Live counts while crawling: one rewritten status line on a terminal, plain log lines otherwise.
+
+It only reads: the counts are the run recorder's, kept in each crawler's Scrapy stats.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, TextIO
+
+from scrapy import signals
+from twisted.internet import task
+
+from chipwatch.crawl.recorder import count
+
+if TYPE_CHECKING:
+    from scrapy import Spider
+    from scrapy.crawler import Crawler
+
+
+LINE_INTERVAL_SECONDS = 10.0  # how often a plain (non-terminal) progress line is written
+
+
+class Progress:
+    def __init__(self, stream: TextIO, live: bool | None = None) -> None:
+        self.stream = stream
+        self.live = stream.isatty() if live is None else live
+        self.crawlers: list[Crawler] = []
+        self.sources_running = 0
+        self.sources_done = 0
+        self._loop: task.LoopingCall | None = None
+        self._last_line = 0.0
+        self._last_text = ""
+
+    def attach(self, crawler: Crawler) -> None:
+        self.crawlers.append(crawler)
+        crawler.signals.connect(self._opened, signal=signals.spider_opened)
+        crawler.signals.connect(self._closed, signal=signals.spider_closed)
+
+    def total(self, name: str) -> int:
+        return sum(count(crawler.stats, name) for crawler in self.crawlers)
+
+    def text(self) -> str:
+        return (
+            f"sources {self.sources_done}/{self.sources_done + self.sources_running} · "
+            f"pages {self.total('pages_fetched')} · stored {self.total('items_new')} new, "
+            f"{self.total('items_updated')} updated · dropped {self.total('items_dropped')} · "
+            f"errors {self.total('errors')}"
+        )
+
+    def _opened(self, spider: Spider) -> None:
+        self.sources_running += 1
+        if self._loop is None:
+            self._loop = task.LoopingCall(self._tick)
+            self._loop.start(0.5 if self.live else LINE_INTERVAL_SECONDS, now=False)
+
+    def _closed(self, spider: Spider, reason: str) -> None:
+        self.sources_running -= 1
+        self.sources_done += 1
+        source = getattr(getattr(spider, "source", None), "name", spider.name)
+        self._write(f"finished {source} ({reason}) — {self.text()}", final=True)
+        if self.sources_running == 0 and self._loop is not None and self._loop.running:
+            self._loop.stop()
+            self._loop = None
+
+    def _tick(self) -> None:
+        text = self.text()
+        if self.live:
+            self.stream.write("\r\x1b[2K" + text)
+            self.stream.flush()
+        elif text != self._last_text:
+            self._write(text)
+        self._last_text = text
+
+    def _write(self, line: str, final: bool = False) -> None:
+        prefix = "\r\x1b[2K" if self.live else time.strftime("%H:%M:%S ")
+        self.stream.write(prefix + line + "\n")
+        self.stream.flush()

@@ -1,0 +1,59 @@
+"""Scrapy settings built from chipwatch's Options: politeness, limits, the pipeline stages, the run recorder."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chipwatch.config import Options
+
+ITEM_PIPELINES = {
+    "pipeline.stages.ExtractStage": 100,
+    "pipeline.stages.NormaliseStage": 200,
+    "pipeline.stages.DedupeStage": 300,
+    "pipeline.stages.ClassifyStage": 400,
+    "pipeline.stages.EntitiesStage": 450,
+    "pipeline.stages.StoreStage": 500,
+    "pipeline.stages.StoryStage": 600,
+}
+
+
+def scrapy_settings(options: Options, *, log_level: str = "WARNING") -> dict[str, Any]:
+    crawl = options.crawl
+    user_agent = crawl.user_agent + (f" contact: {crawl.contact}" if crawl.contact else "")
+    return {
+        "BOT_NAME": "chipwatch",
+        "SPIDER_MODULES": ["spiders"],
+        "NEWSPIDER_MODULE": "spiders",
+        "USER_AGENT": user_agent,
+        "ROBOTSTXT_OBEY": crawl.obey_robots,
+        "CONCURRENT_REQUESTS": 16,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.concurrent_per_domain,
+        "DOWNLOAD_TIMEOUT": crawl.download_timeout,
+        "DOWNLOAD_MAXSIZE": crawl.max_page_bytes,
+        "DOWNLOAD_WARNSIZE": 0,
+        "RETRY_ENABLED": crawl.retries > 0,
+        "RETRY_TIMES": crawl.retries,
+        "DOWNLOADER_MIDDLEWARES": {
+            "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+            "spiders.middlewares.PoliteRetryMiddleware": 550,
+            "spiders.middlewares.OffsiteRedirectMiddleware": 560,
+            "spiders.middlewares.SiteConcurrencyMiddleware": 990,
+        },
+        "CHIPWATCH_RETRY_BACKOFF": crawl.retry_backoff,
+        "CHIPWATCH_MAX_RETRY_AFTER": crawl.max_retry_after,
+        "REDIRECT_MAX_TIMES": 5,
+        "AUTOTHROTTLE_ENABLED": crawl.autothrottle,
+        "AUTOTHROTTLE_START_DELAY": 0.5,
+        "AUTOTHROTTLE_MAX_DELAY": 30.0,
+        "AUTOTHROTTLE_TARGET_CONCURRENCY": float(crawl.concurrent_per_domain),
+        "COOKIES_ENABLED": False,
+        "TELNETCONSOLE_ENABLED": False,
+        "LOG_LEVEL": log_level,
+        "ITEM_PIPELINES": ITEM_PIPELINES,
+        "EXTENSIONS": {"chipwatch.crawl.recorder.CrawlRunRecorder": 500},
+        "CHIPWATCH_DB": str(options.storage.db),
+        "CHIPWATCH_EXTRACT_WORKERS": crawl.extract_workers,
+        "CHIPWATCH_TOPICS": str(options.classify.topics),
+        "CHIPWATCH_MODEL": str(options.classify.model),
+        "CHIPWATCH_SOURCES_FILE": str(options.crawl.sources),
+    }

@@ -1,0 +1,135 @@
+"""`chipwatch sources`: each configured source's health — when it last worked, how often it fails, how much
+it finds — flagged when it has failed or stayed silent for longer than it should."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from chipwatch.config import Options
+from pipeline.dates import parse_date
+from spiders.sources import Source, cron_trigger, load_sources
+from storage import opened
+from storage.sources import health_rows
+
+# A source may miss this many scheduled runs (a busy machine, a short outage) before it counts as failing.
+MISSED_RUNS_ALLOWED = 2
+
+
+@dataclass
+class SourceHealth:
+    name: str
+    kind: str
+    enabled: bool
+    schedule: str
+    status: str  # ok | failing | silent | overdue | never-run | disabled
+    reason: str
+    runs: int = 0
+    last_run_at: str | None = None
+    last_status: str | None = None
+    last_success_at: str | None = None
+    consecutive_failures: int = 0
+    last_new: int | None = None
+    items_per_run: float | None = None
+    last_new_item_at: str | None = None
+    last_error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def expected_period(source: Source, timezone: str, now: datetime) -> timedelta:
+    """How long the schedule leaves between two runs (from the next two fire times)."""
+    trigger = cron_trigger(source.schedule, timezone)
+    first = trigger.get_next_fire_time(None, now)
+    second = trigger.get_next_fire_time(first, first + timedelta(seconds=1)) if first else None
+    return (second - first) if first and second else timedelta(days=1)
+
+
+def assess(source: Source, row: dict[str, Any] | None, period: timedelta, now: datetime) -> SourceHealth:
+    row = row or {}
+    health = SourceHealth(
+        name=source.name,
+        kind=source.kind,
+        enabled=source.enabled,
+        schedule=source.schedule,
+        status="ok",
+        reason="",
+        runs=row.get("runs") or 0,
+        last_run_at=row.get("last_run_at"),
+        last_status=row.get("last_status"),
+        last_success_at=row.get("last_success_at"),
+        consecutive_failures=row.get("consecutive_failures") or 0,
+        last_new=row.get("last_new"),
+        items_per_run=row.get("items_per_run"),
+        last_new_item_at=row.get("last_new_item_at"),
+        last_error=row.get("last_error") if row.get("consecutive_failures") else None,
+    )
+    if not source.enabled:
+        health.status, health.reason = "disabled", "disabled in the sources file"
+        return health
+    if not health.runs:
+        health.status, health.reason = "never-run", "no crawl yet"
+        return health
+    grace = period * MISSED_RUNS_ALLOWED
+    last_success = parse_date(health.last_success_at) if health.last_success_at else None
+    last_run = parse_date(health.last_run_at)
+    if health.consecutive_failures and (last_success is None or now - last_success > grace):
+        since = f"since {health.last_success_at}" if last_success else "and has never succeeded"
+        health.status = "failing"
+        health.reason = f"{health.consecutive_failures} failed runs in a row, {since}"
+        return health
+    if last_run is not None and now - last_run > grace + period:
+        health.status, health.reason = "overdue", f"last run {health.last_run_at}; is the daemon running?"
+        return health
+    quiet_since = parse_date(health.last_new_item_at) if health.last_new_item_at else None
+    silent_limit = timedelta(days=source.expect_items_days)
+    first_seen = quiet_since or _first_run(health, now)
+    if now - first_seen > silent_limit:
+        when = f"since {health.last_new_item_at}" if quiet_since else "ever"
+        health.status = "silent"
+        health.reason = f"no new item {when} (expected within {source.expect_items_days:g} days)"
+    return health
+
+
+def _first_run(health: SourceHealth, now: datetime) -> datetime:
+    # Without any new item, silence is counted from the first known run; runs only tell us the last one.
+    return parse_date(health.last_success_at or health.last_run_at) or now
+
+
+def source_health(options: Options, now: datetime | None = None) -> list[SourceHealth]:
+    now = now or datetime.now(UTC)
+    sources = load_sources(options.crawl.sources)
+    with opened(options.storage.db, readonly=True) as db:
+        rows = health_rows(db)
+    return [
+        assess(source, rows.get(source.name), expected_period(source, options.daemon.timezone, now), now)
+        for source in sources
+    ]
+
+
+def format_health(report: list[SourceHealth]) -> str:
+    header = (
+        f"{'source':<28} {'kind':<16} {'status':<10} {'last success':<17} {'fails':>5} "
+        f"{'new':>4} {'per run':>7}  last new item"
+    )
+    lines = [header]
+    for h in report:
+        per_run = "-" if h.items_per_run is None else f"{h.items_per_run:g}"
+        lines.append(
+            f"{h.name:<28} {h.kind:<16} {h.status:<10} {_short(h.last_success_at):<17} {h.consecutive_failures:>5} "
+            f"{'-' if h.last_new is None else h.last_new:>4} {per_run:>7}  {_short(h.last_new_item_at)}"
+        )
+    flagged = [h for h in report if h.status not in ("ok", "disabled")]
+    if flagged:
+        lines.append("")
+        for h in flagged:
+            lines.append(f"{h.name}: {h.status} — {h.reason}")
+            if h.last_error:
+                lines.append(f"    last error: {h.last_error}")
+    return "\n".join(lines) + "\n"
+
+
+def _short(value: str | None) -> str:
+    return value[:16].replace("T", " ") if value else "never"

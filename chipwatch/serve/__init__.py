@@ -1,0 +1,1 @@
+"""`chipwatch serve`: the database in Datasette, read-only, described, with chipwatch's search plugin."""

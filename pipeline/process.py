@@ -1,0 +1,271 @@
+"""One path from a fetched page to a stored, tagged, grouped article.
+
+    extract -> normalise -> find copies -> classify -> entities -> store -> story
+
+Each step is a plain function over an ArticleItem. The crawl's Scrapy stages (pipeline/stages.py) are thin
+wrappers that call one step each; `chipwatch cluster` (pipeline/batch.py), `chipwatch reclassify` and the
+benchmarks call the same steps through `process_article`, so every way in tags and groups alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlite_utils import Database
+
+from pipeline.classify import Classification, Classifier, classify
+from pipeline.dates import is_future, more_precise, parse_date, to_utc_iso
+from pipeline.entities import extract_entities
+from pipeline.extract import ExtractedPage
+from pipeline.grouping import assign_story, find_copy, fingerprint_record
+from pipeline.items import ArticleItem
+from pipeline.language import detect_language, normalise_lang
+from pipeline.metadata import clean_authors
+from pipeline.urls import choose_canonical
+from storage.articles import (
+    ARTICLE_COLUMNS,
+    add_copy,
+    canonical_url_of,
+    find_by_content_hash,
+    promote_original,
+    published_at,
+    store_article,
+)
+
+SUMMARY_CHARS = 300
+# Far above any real article; a page of junk text is kept only this far.
+MAX_TEXT_CHARS = 500_000
+MIN_HASHED_CHARS = 100
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class EmptyPage(ValueError):
+    """A page with neither article text nor a title: nothing to store."""
+
+
+@dataclass(frozen=True)
+class StoryModel:
+    """What story grouping weighs words and entities by (from the trained model; empty without one)."""
+
+    idf: dict[str, float] = field(default_factory=dict)
+    entity_idf: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, classifier: Classifier | None) -> StoryModel:
+        linear = classifier.linear if classifier is not None else None
+        return cls(linear.idf, linear.entity_idf) if linear is not None else cls()
+
+
+@dataclass
+class Context:
+    """What the steps after extraction need: the database, the classifier and the story weights."""
+
+    db: Database
+    classifier: Classifier
+    stories: StoryModel
+
+
+# -- extract ---------------------------------------------------------------------------------------------------
+
+
+def apply_extraction(item: ArticleItem, page: ExtractedPage) -> list[str]:
+    """Fill the item from its extracted page, the feed entry standing in for what the page lacks.
+
+    Returns the problems worth recording (nothing was lost: the feed's title and summary were kept).
+    Raises EmptyPage when there is nothing to store.
+    """
+    title = page.title or item.feed_title
+    if not page.text and not title:
+        raise EmptyPage(f"empty page: no article text or title at {item.url}")
+    problems = []
+    if page.problem:
+        problems.append(f"{page.problem}; stored the feed's title and summary")
+    elif not page.text:
+        problems.append("no article text found; stored the feed's title and summary")
+    item.title = title
+    item.text = page.text or item.feed_summary
+    item.body_extracted = bool(page.text)
+    item.authors = page.authors or clean_authors(item.feed_authors or [])
+    item.published_raw = page.published or more_precise(item.feed_published, page.text_date)
+    item.updated_raw = page.updated
+    item.lang = page.lang if page.lang and page.lang != "und" else normalise_lang(item.source_lang)
+    item.canonical_url = choose_canonical(item.url, page.canonical_url)
+    item.html_encoding = page.encoding
+    item.body = b""  # the page is no longer needed; keep memory flat on long crawls
+    return problems
+
+
+def from_entry(item: ArticleItem) -> ArticleItem:
+    """An item stored from its feed entry alone (a search result whose article cannot be reached)."""
+    if not item.feed_title:
+        raise EmptyPage(f"entry without a title at {item.url}")
+    item.title = item.feed_title
+    item.text = item.feed_summary
+    item.authors = clean_authors(item.feed_authors or [])
+    item.published_raw = item.feed_published
+    item.lang = detect_language(f"{item.feed_title}\n{item.feed_summary or ''}", None, item.source_lang)
+    item.canonical_url = choose_canonical(item.url, None)
+    return item
+
+
+# -- normalise -------------------------------------------------------------------------------------------------
+
+
+def normalise(item: ArticleItem) -> ArticleItem:
+    """Dates as UTC ISO 8601, clean whitespace, a summary and a content hash."""
+    zone = item.source_timezone or "UTC"
+    item.published_at = _utc(item.published_raw, zone)
+    item.updated_at = _utc(item.updated_raw, zone)
+    item.title = clean_line(item.title)
+    item.text = clean_text((item.text or "")[:MAX_TEXT_CHARS])
+    item.authors = [name for name in (clean_line(a) for a in item.authors or []) if name]
+    summary = clean_line(item.feed_summary) or clean_line((item.text or "")[: SUMMARY_CHARS * 2])
+    item.summary = summary[:SUMMARY_CHARS] if summary else None
+    # Only a real body identifies an article: equal feed summaries or a few words say nothing.
+    substantial = item.body_extracted and len(item.text or "") >= MIN_HASHED_CHARS
+    item.content_hash = content_hash(item.text) if substantial else None
+    return item
+
+
+def content_hash(text: str | None) -> str | None:
+    """Identity of an article's text, insensitive to case and whitespace."""
+    if not text:
+        return None
+    normalised = " ".join(text.lower().split())
+    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
+
+
+def clean_line(value: str | None) -> str | None:
+    if not value:
+        return None
+    value = " ".join(CONTROL_CHARS.sub("", value).split())
+    return value or None
+
+
+def clean_text(value: str | None) -> str | None:
+    if not value:
+        return None
+    lines = [" ".join(CONTROL_CHARS.sub("", line).split()) for line in value.splitlines()]
+    text = "\n".join(line for line in lines if line)
+    return text or None
+
+
+def _utc(value: str | None, zone: str) -> str | None:
+    moment = parse_date(value, zone)
+    if moment is None or is_future(moment, datetime.now(UTC)):
+        return None
+    return to_utc_iso(moment)
+
+
+# -- copies ----------------------------------------------------------------------------------------------------
+
+
+def find_duplicate(db: Database, item: ArticleItem) -> ArticleItem:
+    """The stored article this page copies (the same text, or a syndicated version with small edits)."""
+    canonical = item.canonical_url or item.url
+    if item.content_hash:
+        item.duplicate_of = find_by_content_hash(db, item.content_hash, canonical)
+    if item.duplicate_of is None and item.body_extracted:
+        check = find_copy(db, item.text, item.publisher or item.source)
+        # A page re-fetched at its own URL is an update of itself, not a copy.
+        same_page = check.duplicate_of is not None and canonical_url_of(db, check.duplicate_of) == canonical
+        item.duplicate_of = None if same_page else check.duplicate_of
+        item.fingerprint = check.fingerprint
+    return item
+
+
+# -- classify and entities ---------------------------------------------------------------------------------------
+
+
+def classify_article(classifier: Classifier, title: str | None, text: str | None, lang: str | None) -> Classification:
+    """Relevance and topics for one article (the step reclassify also takes)."""
+    return classify(classifier, title, text, lang)
+
+
+def tag(classifier: Classifier, item: ArticleItem) -> ArticleItem:
+    result = classify_article(classifier, item.title, item.text, item.lang)
+    item.relevant = result.relevant
+    item.relevance = result.relevance
+    item.topics = result.topics
+    item.model_version = result.model_version
+    return item
+
+
+def name_entities(item: ArticleItem) -> ArticleItem:
+    """Companies, chips, agencies, bills, people, percentages and money named in the article."""
+    item.entities = [entity.key for entity in extract_entities(item.title, item.text)]
+    return item
+
+
+# -- store and group ----------------------------------------------------------------------------------------------
+
+
+def store(db: Database, item: ArticleItem) -> ArticleItem:
+    """Upsert keyed on canonical URL, or record the page as a copy; one transaction per item."""
+    if item.duplicate_of:
+        original = item.duplicate_of
+        stored_date = published_at(db, original)
+        if item.published_at and stored_date and item.published_at < stored_date:
+            # This page published the article first: it becomes the article, the stored page its copy.
+            promote_original(db, original, article_record(item))
+            added = True
+        else:
+            fetched = item.fetched_at or utc_stamp()
+            added = add_copy(db, original, item.source, item.url, fetched, item.title, item.publisher)
+        item.article_id = original
+        item.store_status = "copy" if added else "unchanged"
+        return item
+    record = article_record(item)
+    fingerprint = fingerprint_record(item.fingerprint) if item.fingerprint is not None else None
+    result = store_article(db, record, item.topics, item.fetched_at or utc_stamp(), item.entities, fingerprint)
+    item.article_id = result.article_id
+    item.store_status = result.status
+    return item
+
+
+def article_record(item: ArticleItem) -> dict[str, object]:
+    record: dict[str, object] = {column: getattr(item, column) for column in ARTICLE_COLUMNS}
+    record["relevant"] = int(bool(item.relevant))
+    return record
+
+
+def group(db: Database, stories: StoryModel, item: ArticleItem) -> ArticleItem:
+    """A new relevant article joins the open story it continues (a follow-up) or starts a new one."""
+    if item.store_status != "new" or not item.relevant or item.article_id is None:
+        return item
+    moment = parse_date(item.published_at or item.fetched_at) or datetime.now(UTC)
+    assignment = assign_story(
+        db,
+        item.article_id,
+        item.title or "",
+        item.text or "",
+        item.entities,
+        [topic.id for topic in item.topics],
+        moment,
+        stories.idf,
+        stories.entity_idf,
+        item.fetched_at or utc_stamp(),
+    )
+    item.story_id = assignment.story_id
+    item.follow_up = assignment.follow_up
+    return item
+
+
+def utc_stamp() -> str:
+    return to_utc_iso(datetime.now(UTC))
+
+
+# -- the whole path -------------------------------------------------------------------------------------------------
+
+
+def process_article(context: Context, item: ArticleItem) -> ArticleItem:
+    """Every step after extraction, in the crawl's order."""
+    normalise(item)
+    find_duplicate(context.db, item)
+    tag(context.classifier, item)
+    name_entities(item)
+    store(context.db, item)
+    return group(context.db, context.stories, item)

@@ -1,0 +1,5 @@
+"""Signals the crawl sends (from its spiders and its extraction stage) so that the run recorder can count
+and remember failures."""
+
+# Sent with: source (str), url (str | None), kind (str), message (str), fatal (bool: the whole source failed).
+fetch_failed = object()

@@ -1,0 +1,207 @@
+"""What the tests share: the chipwatch CLI (in-process, or in its own process where a test is about
+processes), sources files, quick crawls, reading the database, waiting, and ../shared's real fixtures.
+
+Fixtures live in conftest.py; every test module takes its helpers from here, none from another test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from chipwatch.crawl.demo import rebased_sources
+from demo.server import MirrorServer
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+REAL = SHARED / "fixtures" / "real"
+CHIPWATCH = [sys.executable, "-m", "chipwatch.cli"]
+# Commands that must run in a process of their own: Scrapy's reactor cannot restart inside one process,
+# the daemon and the servers run until stopped, serve replaces its process with Datasette's.
+OWN_PROCESS = {"crawl", "demo", "daemon", "run-due", "mirror", "serve", "bench"}
+QUICK = {
+    "CHIPWATCH_CRAWL_DOWNLOAD_TIMEOUT": "3",
+    "CHIPWATCH_CRAWL_RETRIES": "1",
+    "CHIPWATCH_CRAWL_RETRY_BACKOFF": "0.1",
+}
+
+
+def demo_sources_for(server: MirrorServer, directory: Path) -> Path:
+    return rebased_sources(server.base_url, directory)
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHIPWATCH_")}
+    env.update(extra)
+    return env
+
+
+def _command_of(args: tuple[str, ...]) -> str | None:
+    """The subcommand in a chipwatch command line (after the group's own options)."""
+    rest = list(args)
+    while rest:
+        word = rest.pop(0)
+        if word in ("--config", "--db"):
+            rest = rest[1:]
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def run_chipwatch(
+    *args: str,
+    env: dict[str, str] | None = None,
+    input: bytes | None = None,
+    cwd: Path | None = None,
+    timeout: float = 180,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run the CLI: in this process through click's runner, or in a process of its own for the commands
+    that need one (OWN_PROCESS). Either way: the exit status, standard output and standard error."""
+    if _command_of(args) in OWN_PROCESS:
+        return subprocess.run(
+            [*CHIPWATCH, *args],
+            env=env or clean_env(),
+            input=input,
+            capture_output=True,
+            cwd=cwd or REPO,
+            timeout=timeout,
+        )
+    return run_in_process(*args, env=env, input=input, cwd=cwd)
+
+
+def run_in_process(
+    *args: str, env: dict[str, str] | None = None, input: bytes | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    from chipwatch.cli import cli
+
+    wanted = env or clean_env()
+    # The runner sets these for the call and puts everything back after: CHIPWATCH_* exactly as asked.
+    overrides: dict[str, str | None] = {k: None for k in os.environ if k.startswith("CHIPWATCH_") and k not in wanted}
+    overrides.update({k: v for k, v in wanted.items() if k.startswith("CHIPWATCH_")})
+    runner = CliRunner(env=overrides)
+    with _working_directory(cwd or REPO):
+        result = runner.invoke(cli, list(args), input=input, prog_name="chipwatch")
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return subprocess.CompletedProcess(
+        ["chipwatch", *args], result.exit_code, result.stdout_bytes, result.stderr_bytes or b""
+    )
+
+
+@contextlib.contextmanager
+def _working_directory(path: Path) -> Iterator[None]:
+    before = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+def start_chipwatch(
+    *args: str, env: dict[str, str], capture: bool = False, start_new_session: bool = False
+) -> subprocess.Popen[bytes]:
+    """Start the real CLI in the background (a crawl to kill, a server to query); output kept or dropped."""
+    output = subprocess.PIPE if capture else subprocess.DEVNULL
+    return subprocess.Popen(
+        [*CHIPWATCH, *args],
+        cwd=REPO,
+        env=env,
+        stdout=output,
+        stderr=output,
+        start_new_session=start_new_session,
+    )
+
+
+def start_daemon(config: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [*CHIPWATCH, "--config", str(config), "daemon"],
+        cwd=REPO,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 30) -> tuple[int, str]:
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=timeout)
+    return process.returncode, err.decode("utf-8", "replace")
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def real_fixture(relative: str) -> Path:
+    """A file from ../shared/fixtures/real, or a clean skip when ../shared is not there."""
+    path = REAL / relative
+    if not path.exists():
+        pytest.skip(f"{path} not available (../shared is absent)")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def write_sources(path: Path, *sources: dict[str, Any]) -> Path:
+    lines = []
+    for source in sources:
+        lines.append("[[source]]")
+        lines += [f"{key} = {json.dumps(value, ensure_ascii=False)}" for key, value in source.items()]
+        lines.append("")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def crawl(db: Path, sources: Path, *names: str, timeout: float = 180, **env: str) -> subprocess.CompletedProcess[bytes]:
+    """A crawl with quick timeouts and retries, in its own process."""
+    return run_chipwatch(
+        "--db",
+        str(db),
+        "crawl",
+        "--sources-file",
+        str(sources),
+        *names,
+        env=clean_env(**{**QUICK, **env}),
+        timeout=timeout,
+    )
+
+
+def query(db: Path, sql: str, params: tuple | list = ()) -> list[tuple]:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def rss(base: str, entries: list[tuple[str, str]], *, date: str = "Wed, 10 Dec 2025 10:00:00 GMT") -> bytes:
+    """A feed of (title, path-or-url) entries."""
+    items = "".join(
+        f"<item><title>{title}</title><link>{link if link.startswith('http') else base + link}</link>"
+        f"<pubDate>{date}</pubDate><description>{title}</description></item>"
+        for title, link in entries
+    )
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'.encode()
