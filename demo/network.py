@@ -5,12 +5,11 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from chipwatch.resources import packaged
-
-MANIFEST = packaged("demo", "manifest.toml")
+MANIFEST = Path(str(files("demo").joinpath("manifest.toml")))
 DEFAULT_BASE = "http://127.0.0.1:8765"
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 
 from chipwatch.errors import ConfigError
-from chipwatch.resources import packaged
 from pipeline.rules import TOPIC_IDS
 
-CORPUS_DIR = packaged("pipeline", "corpus")
+CORPUS_DIR = Path(str(files("pipeline").joinpath("corpus")))
 LANGS = ("en", "zh-Hans", "zh-Hant")
 SPLITS = ("train", "dev", "heldout")
 
