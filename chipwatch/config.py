@@ -45,6 +45,10 @@ class CrawlOptions:
     extract_workers: int = 2
     obey_robots: bool = True
     autothrottle: bool = True
+    # An entry whose page failed for a passing reason (5xx, 429, timeout, reset) is tried again on later
+    # runs, first after this many seconds, doubling, up to entry_attempts tries; then shown as given up.
+    entry_retry_after: float = 3600.0
+    entry_attempts: int = 5
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from pipeline.dates import to_utc_iso
 from spiders.sources import Source, cron_trigger, load_sources
 from storage import open_database, opened
 from storage.schedule import last_run, record_job, settle_orphans
+from storage.sources import sync_sources
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -98,18 +99,30 @@ class Daemon:
         sources = load_sources(self.options.crawl.sources)
         for source in sources:
             cron_trigger(source.schedule, self.options.daemon.timezone)
-        db = open_database(self.options.storage.db)
-        db.close()
+        open_database(self.options.storage.db).close()  # can it be created and written? said before the lock
         self.lock.acquire()
+        self._sync(sources)
         return sources
 
-    def schedule(self, sources: list[Source]) -> None:
+    def _sync(self, sources: list[Source]) -> None:
+        """The database learns the sources it is scheduled to crawl (status and sources read them there)."""
+        with opened(self.options.storage.db) as db:
+            sync_sources(db, [source.row() for source in sources], stamp(now_utc()))
+
+    def schedule(self, sources: list[Source], catch_up: bool = False) -> None:
+        """Every enabled source on its cron schedule; with catch_up (at start), sources whose run came due
+        while no daemon ran (or whose last run was cancelled or failed) run at once, within misfire_grace."""
         zone = self.options.daemon.timezone
         for job in self.scheduler.get_jobs():
             if job.id != DIGEST_JOB:
                 job.remove()
+        due: set[str] = set()
+        if catch_up:
+            with opened(self.options.storage.db) as db:
+                due = set(due_sources(self.options, sources, db, now_utc(), within=self.options.daemon.misfire_grace))
         for source in sources:
             if source.enabled:
+                extra = {"next_run_time": now_utc()} if source.name in due else {}
                 self.scheduler.add_job(
                     self._crawl_job,
                     cron_trigger(source.schedule, zone),
@@ -117,6 +130,7 @@ class Daemon:
                     id=f"crawl:{source.name}",
                     name=f"crawl {source.name}",
                     replace_existing=True,
+                    **extra,
                 )
         if self.scheduler.get_job(DIGEST_JOB) is None:
             self.scheduler.add_job(
@@ -136,7 +150,7 @@ class Daemon:
             db.close()
             if orphans:
                 log.warning("%d crawl runs left running by a previous process were marked failed", orphans)
-            self.schedule(sources)
+            self.schedule(sources, catch_up=True)
             signal.signal(signal.SIGTERM, self._on_stop_signal)
             signal.signal(signal.SIGINT, self._on_stop_signal)
             signal.signal(signal.SIGHUP, lambda *_: self.reload_requested.set())
@@ -171,6 +185,7 @@ class Daemon:
         except Exception as error:  # a broken edit must not stop a running daemon
             log.error("sources file not reloaded, keeping the current schedule: %s", error)
             return
+        self._sync(sources)
         self.schedule(sources)
 
     def _on_stop_signal(self, signum: int, frame: object) -> None:
@@ -190,8 +205,9 @@ class Daemon:
             settle_orphans(db, stamp(now_utc()), source)
         log.info("crawl %s: starting", source)
         outcome = run_crawl(self.options, source, self.stopping)
-        with opened(self.options.storage.db) as db:
-            record_job(db, f"crawl:{source}", stamp(now_utc()), outcome.status)
+        if outcome.status == "ok":  # a cancelled or failed run does not count as run: due again at once
+            with opened(self.options.storage.db) as db:
+                record_job(db, f"crawl:{source}", stamp(now_utc()), outcome.status)
         log.info("crawl %s: %s in %.1fs", source, outcome.status, outcome.seconds)
 
     def _digest_job(self) -> None:
@@ -207,8 +223,11 @@ class Daemon:
                 record_job(db, DIGEST_JOB, day, "ok")
 
 
-def due_sources(options: Options, sources: list[Source], db: Database, now: datetime) -> list[str]:
-    """Sources whose schedule fired since their last run (or that never ran)."""
+def due_sources(
+    options: Options, sources: list[Source], db: Database, now: datetime, within: float | None = None
+) -> list[str]:
+    """Sources whose schedule fired since their last successful run (or that never ran); with `within`,
+    only those whose missed run is at most that many seconds old."""
     due = []
     for source in sources:
         if not source.enabled:
@@ -221,9 +240,21 @@ def due_sources(options: Options, sources: list[Source], db: Database, now: date
         fire = cron_trigger(source.schedule, options.daemon.timezone).get_next_fire_time(
             None, previous + timedelta(seconds=1)
         )
-        if fire is not None and fire <= now:
+        if fire is not None and fire <= now and (within is None or _latest_fire(source, options, fire, now, within)):
             due.append(source.name)
     return due
+
+
+def _latest_fire(source: Source, options: Options, first: datetime, now: datetime, within: float) -> bool:
+    """Whether the schedule's latest fire time up to now (from first on) is at most `within` seconds old."""
+    trigger = cron_trigger(source.schedule, options.daemon.timezone)
+    latest = first
+    while True:
+        following = trigger.get_next_fire_time(latest, latest + timedelta(seconds=1))
+        if following is None or following > now:
+            break
+        latest = following
+    return (now - latest).total_seconds() <= within
 
 
 @dataclass
@@ -247,7 +278,8 @@ def run_due(options: Options) -> DueRun:
         results = crawl(options, tuple(names)) if names else []
         with opened(options.storage.db) as db:
             for result in results:
-                record_job(db, f"crawl:{result.source}", stamp(now_utc()), result.status)
+                if result.status == "ok":  # a cancelled or failed run does not count as run
+                    record_job(db, f"crawl:{result.source}", stamp(now_utc()), result.status)
             day = digest_due(options, now_utc(), last_run(db, DIGEST_JOB))
             digest = None
             if day is not None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chipwatch.config import Options
+from chipwatch.config import ClassifyOptions, Options
 from chipwatch.errors import ChipwatchError, QueryError
 from pipeline.classify import Classifier, classify, load_classifier
 from pipeline.dates import utc_now_iso
@@ -58,13 +59,19 @@ def corrections_from(db_path: Path) -> list[LabelledItem]:
         ]
 
 
-def train_model(options: Options, out: Path | None = None) -> TrainResult:
+SHIPPED_MODEL = ClassifyOptions().model
+
+
+def train_model(options: Options, out: Path | None = None, progress: Callable[[str], None] = print) -> TrainResult:
+    started = time.perf_counter()
     corpus = load_corpus()
     rules = load_rules(options.classify.topics)
     corrections = corrections_from(options.storage.db)
+    progress(f"training on {len(corpus)} corpus items and {len(corrections)} corrections (about half a minute)…")
     linear, report = train(corpus, rules, corrections)
     path = out or options.classify.model
     save_linear(linear, path)
+    progress(f"trained in {time.perf_counter() - started:.0f} s; scoring the heldout split…")
     classifier = Classifier(rules, linear)
     heldout = [item for item in corpus if item.split == "heldout"]
     scores = evaluate(heldout, [classify(classifier, i.title, i.text) for i in heldout])

@@ -72,6 +72,20 @@ class MirrorServer(ThreadingHTTPServer):
         """Serve body at path (for tests: broken feeds, empty pages, a server that takes delay seconds)."""
         self.extra_routes[path] = lambda: Reply(status, body, content_type, dict(headers or {}), delay=delay)
 
+    def fail_first(self, path: str, times: int = 1, status: int = 500) -> None:
+        """Answer path (with its query) with `status` for its first `times` requests, then as usual: a site
+        that hiccups once."""
+        left = [times]
+
+        def reply() -> Reply:
+            if left[0] <= 0:
+                self.extra_routes.pop(path, None)
+                return self._route(path)
+            left[0] -= 1
+            return Reply(status, f"HTTP {status}".encode(), "text/plain")
+
+        self.extra_routes[path] = reply
+
     def add_fault(self, path: str, kind: str) -> None:
         """Serve one of demo/faults.py's faults at path."""
         if kind not in FAULTS:

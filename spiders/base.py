@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,12 +37,26 @@ from pipeline.prefilter import Prefilter, load_prefilter
 from pipeline.signals import fetch_failed
 from spiders.entries import Entry
 from spiders.links import allowed_sites, link_allowed
+from spiders.pagination import Pager
 from spiders.sources import Source, load_sources, select_sources
 from storage.articles import recent_pages, stored_since
+from storage.crawl_state import Pagination, entries_to_retry, entries_waiting, get_pagination
 from storage.sources import get_validators
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
+
+
+# Failures that may pass: the entry's page is tried again on later runs, with backoff, before it is given up.
+TRANSIENT = {"timeout", "reset", "refused", "dns", "network"}
+RETRIED_STATUSES = {429, 500, 502, 503, 504}
+
+
+@dataclass(frozen=True)
+class CrawlState:
+    pagination: Pagination | None  # the pagination record to write (None: leave it as it was)
+    sitemaps_read: list[tuple[str, str | None]]  # child sitemaps read completely, with their lastmod
+    blocked: list[tuple[str, str | None]]  # entries robots.txt disallows: not asked for again for a while
 
 
 FAILURE_KINDS = (
@@ -69,7 +84,15 @@ class SourceSpider(scrapy.Spider):
         self._source_arg = source
         if isinstance(source, Source):
             self.source = source
-        self.skipped: dict[str, int] = {"stored": 0, "policy": 0, "prefilter": 0, "old": 0, "offsite": 0}
+        self.skipped: dict[str, int] = {
+            "stored": 0,
+            "policy": 0,
+            "prefilter": 0,
+            "old": 0,
+            "offsite": 0,
+            "waiting": 0,  # failed before: waiting out its backoff, or given up
+        }
+        self._waiting: set[str] | None = None
         self.source_failed = False
         self.not_modified = False
         self.entry_failures = 0
@@ -78,6 +101,11 @@ class SourceSpider(scrapy.Spider):
         self._sites: set[str] = set()
         self.requested: set[str] = set()
         self.limit_reached = False
+        self.pager: Pager | None = None  # paginated kinds: what this run read of the pagination
+        self.sitemaps_done: list[tuple[str, str | None]] = []  # sitemap kinds: the child sitemaps read
+        self._page_all_stored = False
+        self.left_unread = False  # documents this run had no budget for: the source must be read in full again
+        self.blocked: list[tuple[str, str | None]] = []  # entries robots.txt disallows
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SourceSpider:
@@ -130,6 +158,35 @@ class SourceSpider(scrapy.Spider):
             self._validators = (_header(response, "ETag"), _header(response, "Last-Modified"))
         return False
 
+    def retries(self) -> Iterator[scrapy.Request]:
+        """Entries whose page failed on an earlier run and are due for another try."""
+        for url, title in entries_to_retry(self.db, self.source.name, utc_now_iso()):
+            request = self.article_request(url, Entry(link=url, title=title))
+            if request is not None:
+                yield request
+
+    def start_pager(self) -> Pager:
+        self.pager = Pager(get_pagination(self.db, self.source.name), self.source.max_pages, self.source.backfill_pages)
+        return self.pager
+
+    def follow_page(self, response: Response, entries: list[Entry]) -> Iterator[Any]:
+        """Requests for a page's entries; remembers whether every one of them was stored already."""
+        requested, stored = len(self.requested), self.skipped["stored"]
+        yield from self.follow(response, entries)
+        self._page_all_stored = len(self.requested) == requested and self.skipped["stored"] > stored
+
+    def next_page(self, callback: Any, number: int, next_url: str | None) -> Iterator[scrapy.Request]:
+        """The request for the page to read after page `number` (0: the first page was not modified), if
+        the pager says there is one."""
+        assert self.pager is not None
+        if number == 0:
+            following = self.pager.after_unchanged()
+        else:
+            following = self.pager.after_page(number, next_url, self._page_all_stored)
+        if following is not None:
+            url, page_number = following
+            yield self.source_request(callback, url=url, page_number=page_number, chipwatch_source_request=False)
+
     def refreshes(self) -> Iterator[scrapy.Request]:
         """With refresh_hours set, the source's recently stored pages fetched again even when its feed is
         unchanged: corrections rarely touch the feed."""
@@ -168,7 +225,16 @@ class SourceSpider(scrapy.Spider):
         if self._prefilter is not None and not self._prefilter.passes(entry.title, entry.summary):
             self.skipped["prefilter"] += 1
             return False
+        if self.waiting(url):
+            self.skipped["waiting"] += 1
+            return False
         return not self.already_stored(url)
+
+    def waiting(self, url: str) -> bool:
+        """Its page failed on an earlier run and is not due for another try yet (or was given up)."""
+        if self._waiting is None:
+            self._waiting = entries_waiting(self.db, self.source.name, utc_now_iso())
+        return url in self._waiting
 
     def too_old(self, published: str | None) -> bool:
         if not self.source or not self.source.max_age_days or not published:
@@ -239,7 +305,15 @@ class SourceSpider(scrapy.Spider):
     # -- errors and the end of the run ----------------------------------------------------------------------
 
     def report_error(
-        self, url: str | None, kind: str, message: str, *, fatal: bool = False, warning: bool = False
+        self,
+        url: str | None,
+        kind: str,
+        message: str,
+        *,
+        fatal: bool = False,
+        warning: bool = False,
+        retry: bool = False,
+        title: str | None = None,
     ) -> None:
         """Record a problem on this crawl run: fatal when the source itself (its feed) could not be read;
         a warning when nothing was lost by it (the next run need not look again)."""
@@ -255,6 +329,8 @@ class SourceSpider(scrapy.Spider):
             kind=kind,
             message=message,
             fatal=fatal,
+            retry=retry,
+            title=title,
         )
 
     def report_malformed(self, url: str, kind: str, problem: str | None, found: int, *, is_source: bool) -> None:
@@ -269,21 +345,42 @@ class SourceSpider(scrapy.Spider):
     def on_request_error(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]  # set by Scrapy on download failures
         if failure.check(IgnoreRequest) and "robots.txt" in failure.getErrorMessage():
-            # The site asked not to be crawled there: policy, not a failure of the source.
+            # The site asked not to be crawled there: policy, not a failure of the source. Remembered, so
+            # that the page is not asked for on every run (and a page of such links can count as read).
             self.skipped["policy"] += 1
+            entry = request.cb_kwargs.get("entry")
+            self.blocked.append((request.url, entry.title if entry is not None else None))
             self.logger.info("skipped %s: %s", request.url, failure.getErrorMessage())
             return
         fatal = bool(request.meta.get("chipwatch_source_request"))
         # Recorded under the URL the entry named, not where its redirects ended.
         url = (request.meta.get("redirect_urls") or [request.url])[0]
-        self.report_error(url, _failure_kind(failure), _failure_message(failure), fatal=fatal)
+        kind = _failure_kind(failure)
+        page_number = request.meta.get("page_number")
+        if self.pager is not None and page_number and not fatal:
+            self.pager.page_failed(url, page_number)  # the next run resumes from this page
+        entry = request.cb_kwargs.get("entry") if request.callback == self.parse_article else None
+        status = failure.value.response.status if isinstance(failure.value, HttpError) else None
+        retry = entry is not None and (kind in TRANSIENT or status in RETRIED_STATUSES)
+        title = entry.title if entry is not None else None
+        self.report_error(url, kind, _failure_message(failure), fatal=fatal, retry=retry, title=title)
 
     def validators_to_keep(self, reason: str) -> tuple[str | None, str | None] | None:
         """The source's ETag and Last-Modified, to send next time, or None. Kept only after a clean run: an
         entry that failed must be offered again next time. The run recorder writes them."""
-        if reason == "finished" and self._validators and not self.source_failed and not self.entry_failures:
-            return self._validators
-        return None
+        clean = reason == "finished" and not self.source_failed and not self.entry_failures and not self.left_unread
+        return self._validators if clean and self._validators else None
+
+    def crawl_state_to_keep(self, reason: str) -> CrawlState:
+        """What the next run starts from, written by the run recorder. Nothing moves forward after an
+        interrupted run."""
+        interrupted = reason != "finished"
+        clean = not interrupted and not self.source_failed
+        return CrawlState(
+            pagination=self.pager.to_keep(clean, interrupted) if self.pager is not None else None,
+            sitemaps_read=self.sitemaps_done if clean else [],
+            blocked=self.blocked,
+        )
 
 
 def _header(response: Response, name: str) -> str | None:

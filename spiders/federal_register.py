@@ -1,5 +1,5 @@
 """The Federal Register spider: the documents API, newest first, page by page until it reaches what is
-already stored (or max_pages)."""
+already stored, then on from where the last complete read stopped (spiders/pagination.py)."""
 
 from __future__ import annotations
 
@@ -18,25 +18,24 @@ class FederalRegisterSpider(SourceSpider):
     kind = "federal-register"
 
     async def start(self) -> AsyncIterator[Any]:
+        self.start_pager()
         yield self.source_request(self.parse_page, page_number=1)
+        for request in self.retries():
+            yield request
 
     def parse_page(self, response: Response) -> Iterator[Any]:
         if self.unchanged(response):
             yield from self.refreshes()
+            yield from self.next_page(self.parse_page, 0, None)
             return
         page_number = response.meta.get("page_number", 1)
         try:
             page = parse_documents(response.body, _header(response, "Content-Type"))
         except FeedError as error:
             self.report_error(response.url, "api", str(error), fatal=page_number == 1)
+            if self.pager is not None and page_number > 1:
+                self.pager.page_failed(response.url, page_number)
             return
-        stored_before = self.skipped["stored"]
-        yield from self.follow(response, page.entries)
-        reached_stored = self.skipped["stored"] > stored_before
-        if page.next_page_url and not reached_stored and page_number < self.source.max_pages:
-            yield self.source_request(
-                self.parse_page,
-                url=response.urljoin(page.next_page_url),
-                page_number=page_number + 1,
-                chipwatch_source_request=False,
-            )
+        yield from self.follow_page(response, page.entries)
+        next_url = response.urljoin(page.next_page_url) if page.next_page_url else None
+        yield from self.next_page(self.parse_page, page_number, next_url)

@@ -18,6 +18,8 @@ class FeedSpider(SourceSpider):
 
     async def start(self) -> AsyncIterator[Any]:
         yield self.source_request(self.parse_feed)
+        for request in self.retries():
+            yield request
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
         if self.unchanged(response):

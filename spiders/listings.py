@@ -53,11 +53,15 @@ class ListingSpider(SourceSpider):
     kind = "listing"
 
     async def start(self) -> AsyncIterator[Any]:
+        self.start_pager()
         yield self.source_request(self.parse_listing, page_number=1)
+        for request in self.retries():
+            yield request
 
     def parse_listing(self, response: Response) -> Iterator[Any]:
         if self.unchanged(response):
             yield from self.refreshes()
+            yield from self.next_page(self.parse_listing, 0, None)
             return
         page_number = response.meta.get("page_number", 1)
         # Decoded our way (declared charset checked against the bytes) rather than trusting the header.
@@ -68,16 +72,9 @@ class ListingSpider(SourceSpider):
             self.report_error(
                 response.url, "listing", f"the selector {self.source.links!r} found no links", fatal=page_number == 1
             )
+            if self.pager is not None and page_number > 1:
+                self.pager.page_failed(response.url, page_number)
             return
-        stored_before = self.skipped["stored"]
-        yield from self.follow(response, entries)
-        # Listings run newest first: a page that reaches stored items means older pages are stored too.
-        reached_stored = self.skipped["stored"] > stored_before
+        yield from self.follow_page(response, entries)
         next_url = next_page_link(selector, self.source.next_page) if self.source.next_page else None
-        if next_url and not reached_stored and page_number < self.source.max_pages:
-            yield self.source_request(
-                self.parse_listing,
-                url=response.urljoin(next_url),
-                page_number=page_number + 1,
-                chipwatch_source_request=False,
-            )
+        yield from self.next_page(self.parse_listing, page_number, response.urljoin(next_url) if next_url else None)

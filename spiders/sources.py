@@ -10,7 +10,8 @@
     enabled = true
     prefilter = false                 # fetch only entries whose title/summary mention the story's subject
     refresh_hours = 0                 # re-fetch stored items this young, to catch corrections
-    max_pages = 3                     # listing pages, API pages or child sitemaps followed per run
+    max_pages = 3                     # listing pages, API pages or child sitemaps read per run
+    backfill_pages = 0                # how deep pagination is ever read (0: to its end, a run at a time)
     max_entries = 500                 # pages fetched per run at most; the rest wait for the next run
     max_age_days = 0                  # skip entries older than this (0: no limit)
     expect_items_days = 7             # flag the source as silent after this long without a new item
@@ -41,7 +42,7 @@ KINDS = {
     "federal-register": "the Federal Register documents API (JSON), newest first",
     "listing": "an HTML listing page read with the `links` selector, paginated with `next_page`",
 }
-TABLE_COLUMNS = ("name", "kind", "url", "lang", "schedule", "timezone", "enabled")
+TABLE_COLUMNS = ("name", "kind", "url", "lang", "schedule", "timezone", "enabled", "expect_items_days")
 # Kinds whose entries link to other sites by design.
 ANY_DOMAIN_KINDS = ("search",)
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -60,6 +61,7 @@ class Source:
     prefilter: bool = False
     refresh_hours: float = 0.0
     max_pages: int = 3
+    backfill_pages: int = 0
     max_entries: int = 500
     max_age_days: float = 0.0
     expect_items_days: float = 7.0
@@ -87,6 +89,7 @@ _FIELDS: dict[str, type | tuple[type, ...]] = {
     "prefilter": bool,
     "refresh_hours": (int, float),
     "max_pages": int,
+    "backfill_pages": int,
     "max_entries": int,
     "max_age_days": (int, float),
     "expect_items_days": (int, float),
@@ -175,6 +178,8 @@ def _parse_entry(entry: Any, where: str) -> Source:
             raise ConfigError(f"{where}: field {key!r} must not be negative")
     if not 1 <= entry.get("max_pages", 1) <= 1000:
         raise ConfigError(f"{where}: field 'max_pages' must be between 1 and 1000")
+    if entry.get("backfill_pages", 0) < 0:
+        raise ConfigError(f"{where}: field 'backfill_pages' must be 0 (no limit) or more")
     if not 1 <= entry.get("max_entries", 1) <= 100_000:
         raise ConfigError(f"{where}: field 'max_entries' must be between 1 and 100000")
     domains = entry.get("domains", [])

@@ -49,6 +49,17 @@ def finish_run(db: sqlite_utils.Database, run_id: int, status: str, finished_at:
         )
 
 
+def record_stopped_run(
+    db: sqlite_utils.Database, source: str, pid: int, started_at: str, finished_at: str, status: str
+) -> None:
+    """A run of a crawl process stopped before it could record one itself."""
+    with transaction(db) as conn:
+        conn.execute(
+            "INSERT INTO crawl_runs (source, started_at, finished_at, status, pid) VALUES (?, ?, ?, ?, ?)",
+            [source, started_at, finished_at, status, pid],
+        )
+
+
 def get_run(db: sqlite_utils.Database, run_id: int) -> dict[str, Any] | None:
     rows = list(db.query("SELECT * FROM crawl_runs WHERE id = ?", [run_id]))
     return rows[0] if rows else None

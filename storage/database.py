@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,7 +12,7 @@ from pathlib import Path
 import sqlite_utils
 
 from chipwatch.errors import StorageError
-from storage.migrations import apply_migrations
+from storage.migrations import MIGRATIONS, apply_migrations
 
 BUSY_TIMEOUT_SECONDS = 30.0
 
@@ -20,11 +22,16 @@ def open_database(path: Path | str, *, migrate: bool = True, readonly: bool = Fa
     path = Path(path)
     try:
         if readonly:
+            if path.is_dir():
+                raise StorageError(f"{path}: is a directory, not a database file")
             if not path.exists():
                 raise StorageError(f"{path}: no database here yet (run `chipwatch crawl` or `make demo` first)")
-            _upgrade_if_needed(path)
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+            conn = _open_readonly(path)
         else:
+            if path.is_dir():
+                raise StorageError(f"{path}: is a directory, not a database file")
+            if path.exists() and not writable(path):
+                raise StorageError(f"{path}: this command writes to the database, which is read-only here")
             path.parent.mkdir(parents=True, exist_ok=True)
             # isolation_level=None: transactions are opened explicitly by transaction(), never implicitly.
             conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
@@ -43,19 +50,42 @@ def open_database(path: Path | str, *, migrate: bool = True, readonly: bool = Fa
         raise StorageError(f"{path}: cannot create database: {error.strerror or error}") from None
 
 
-def _upgrade_if_needed(path: Path) -> None:
-    """A database written by an older chipwatch gets the newer tables before anyone reads it."""
-    from storage.migrations import MIGRATIONS
+def writable(path: Path) -> bool:
+    """Whether this process may write the database (and the journal files beside it)."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
 
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS)
+
+def _open_readonly(path: Path) -> sqlite3.Connection:
+    """A connection that never writes. A database on a read-only mount (or a copied snapshot without its
+    -wal and -shm files, in a directory we cannot write) cannot take SQLite's shared-memory lock: it is read
+    as immutable, which is right for a file nobody can be writing."""
+    quoted = urllib.parse.quote(str(path))
+    conn = sqlite3.connect(f"file:{quoted}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
     try:
-        done = {row[0] for row in conn.execute("SELECT name FROM migrations")}
+        done = _applied(conn)
     except sqlite3.OperationalError:
-        done = set()
-    finally:
         conn.close()
-    if {name for name, _ in MIGRATIONS} - done:
+        conn = sqlite3.connect(f"file:{quoted}?immutable=1", uri=True, isolation_level=None)
+        done = _applied(conn)
+    missing = {name for name, _ in MIGRATIONS} - done
+    if missing:
+        # Written by an older chipwatch: it gets the newer tables before anyone reads it, if it can.
+        conn.close()
+        if not writable(path):
+            raise StorageError(
+                f"{path}: written by an older chipwatch and read-only here; open it once with write access "
+                "(any command that writes, such as `chipwatch crawl`) to upgrade it"
+            )
         open_database(path).close()
+        conn = sqlite3.connect(f"file:{quoted}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+    return conn
+
+
+def _applied(conn: sqlite3.Connection) -> set[str]:
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "migrations" not in tables:
+        return set()
+    return {row[0] for row in conn.execute("SELECT name FROM migrations")}
 
 
 @contextmanager

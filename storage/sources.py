@@ -14,12 +14,18 @@ def sync_sources(db: sqlite_utils.Database, sources: list[dict[str, Any]], now: 
     with transaction(db) as conn:
         for source in sources:
             conn.execute(
-                "INSERT INTO sources (name, kind, url, lang, schedule, timezone, enabled, updated_at) "
-                "VALUES (:name, :kind, :url, :lang, :schedule, :timezone, :enabled, :now) "
-                "ON CONFLICT(name) DO UPDATE SET kind = excluded.kind, url = excluded.url, "
+                "INSERT INTO sources (name, kind, url, lang, schedule, timezone, enabled, expect_items_days, "
+                "updated_at) VALUES (:name, :kind, :url, :lang, :schedule, :timezone, :enabled, :expect_items_days, "
+                ":now) ON CONFLICT(name) DO UPDATE SET kind = excluded.kind, url = excluded.url, "
                 "lang = excluded.lang, schedule = excluded.schedule, timezone = excluded.timezone, "
-                "enabled = excluded.enabled, updated_at = excluded.updated_at",
-                {**source, "enabled": int(bool(source.get("enabled", True))), "now": now},
+                "enabled = excluded.enabled, expect_items_days = excluded.expect_items_days, "
+                "updated_at = excluded.updated_at",
+                {
+                    "expect_items_days": None,
+                    **source,
+                    "enabled": int(bool(source.get("enabled", True))),
+                    "now": now,
+                },
             )
 
 
@@ -77,3 +83,11 @@ def health_rows(
             entry["last_status"], entry["last_new"], entry["last_errors"] = recent[0]
             entry["items_per_run"] = round(sum(r[1] for r in recent) / len(recent), 1)
     return rows
+
+
+def known_sources(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Every source the database knows (configured when last synced, or crawled), by name."""
+    rows = {row["name"]: row for row in db.query("SELECT * FROM sources ORDER BY name")}
+    for (name,) in db.execute("SELECT DISTINCT source FROM crawl_runs WHERE source NOT IN (SELECT name FROM sources)"):
+        rows[name] = {"name": name, "kind": "?", "url": None, "schedule": None, "enabled": 1, "timezone": None}
+    return [rows[name] for name in sorted(rows)]

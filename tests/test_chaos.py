@@ -10,6 +10,7 @@ import os
 import random
 import signal
 import sqlite3
+import subprocess
 import time
 from pathlib import Path
 
@@ -234,6 +235,7 @@ def test_sources_command_flags_the_failing_sources_with_their_last_error(chaos):
     assert health["doc-api-error"]["last_error"].startswith("api: the API returned an error")
     table = chaos["problems"].stdout.decode()
     assert "doc-not-found: failing" in table and "pacific-wire " not in table
+    assert chaos["problems"].returncode == 2
 
 
 def test_a_huge_feed_costs_only_its_entry_limit(chaos):
@@ -260,8 +262,16 @@ def kill_loop(network, tmp_path: Path, kills: int, seed: int) -> None:
                 before |= {r[0] for r in query(db, "SELECT url FROM copies")}
             process = start_chipwatch("crawl", "--sources-file", str(sources), env=env, start_new_session=True)
             time.sleep(rng.uniform(0.8, 5.0))
-            os.killpg(process.pid, signal.SIGKILL)  # the crawl and its extraction workers, mid-write
-            process.wait()
+            if round_number % 2:
+                process.send_signal(signal.SIGINT)  # Ctrl-C: Scrapy's graceful stop, the runs cancelled
+                try:
+                    process.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+            else:
+                os.killpg(process.pid, signal.SIGKILL)  # the crawl and its extraction workers, mid-write
+                process.wait()
             if not db.exists():
                 continue
             check_database(db, before, f"after kill {round_number + 1}")
@@ -278,7 +288,8 @@ def kill_loop(network, tmp_path: Path, kills: int, seed: int) -> None:
         }
         assert stored == wanted
         running = query(db, "SELECT count(*) FROM crawl_runs WHERE status = 'running'")[0][0]
-        assert running == 0  # killed runs were settled as failed
+        assert running == 0  # killed runs were settled as failed, interrupted ones recorded as cancelled
+        assert not list(tmp_path.glob("*.lock"))  # no crawl lock files left beside the database
     finally:
         server.stop()
 
@@ -300,7 +311,7 @@ def check_database(db: Path, before: set[str], when: str) -> None:
         conn.close()
 
 
-def test_crawls_killed_mid_write_lose_and_duplicate_nothing(network, tmp_path):
+def test_crawls_interrupted_or_killed_mid_write_lose_and_duplicate_nothing(network, tmp_path):
     kill_loop(network, tmp_path, kills=3, seed=11)
 
 
@@ -412,7 +423,7 @@ def test_the_live_progress_and_the_summary_count_alike(chaos):
     included (a crawl with every fault has errors of every kind)."""
     import re
 
-    last = [line for line in chaos["first"]["stderr"].splitlines() if " finished " in f" {line}"][-1]
+    last = [line for line in chaos["first"]["stderr"].splitlines() if " · stored " in line][-1]
     live = re.search(r"pages (\d+) · stored (\d+) new, (\d+) updated · dropped (\d+) · errors (\d+)", last)
     assert live, last
     totals = [0, 0, 0, 0, 0]
@@ -422,3 +433,7 @@ def test_the_live_progress_and_the_summary_count_alike(chaos):
             totals = [a + int(b) for a, b in zip(totals, found.groups(), strict=True)]
     assert [int(n) for n in live.groups()] == totals
     assert totals[4] > 0
+    # A source whose document could not be read is said to have failed, never to have finished.
+    progress = chaos["first"]["stderr"]
+    assert "failed doc-not-found:" in progress and "finished doc-not-found" not in progress
+    assert "finished pacific-wire:" in progress

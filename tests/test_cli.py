@@ -105,7 +105,7 @@ def test_classify_keeps_one_line_out_per_line_in_even_for_bad_lines():
     ]
     data = ("\n".join(lines) + "\n").encode() + b'{"id": 6, "title": "\xff\xfe"}\n'
     result = run_chipwatch("classify", input=data)
-    assert result.returncode == 0
+    assert result.returncode == 1  # every line written, and the failure said in the exit status too
     out = [json.loads(line) for line in result.stdout.decode().splitlines()]
     assert [o["id"] for o in out] == [1, "b", None, 4, 5, 6]
     assert out[0]["relevant"] is True and out[0]["topics"][0]["evidence"]
@@ -210,3 +210,42 @@ def test_demo_refuses_a_port_taken_by_something_else(tmp_path):
         result = run_chipwatch("--db", str(tmp_path / "d.db"), "demo", "--port", str(port), timeout=60)
     assert result.returncode == 1
     assert f"port {port}" in result.stderr.decode() and "Traceback" not in result.stderr.decode()
+
+
+@pytest.mark.parametrize(
+    "args, status, message",
+    [
+        (("search", "H200", "--lang", "cn"), 1, "--lang cn is a country; for Chinese use zh"),
+        (("search", "H200", "--lang", "chinese"), 1, "known: en, zh (both scripts), zh-Hans, zh-Hant"),
+        (("search", "!!! ???"), 1, "only punctuation or symbols"),
+        (("search", "🚀🚀"), 1, "only punctuation or symbols"),
+    ],
+)
+def test_careless_searches_say_why_in_one_line(demo_db, args, status, message):
+    result = run_chipwatch("--db", str(demo_db), *args)
+    assert result.returncode == status
+    assert result.stderr.decode().count("\n") == 1 and message in result.stderr.decode(), result.stderr.decode()
+
+
+def test_extract_of_a_file_that_is_not_html_is_one_line(tmp_path):
+    path = tmp_path / "picture.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200))
+    result = run_chipwatch("extract", str(path))
+    assert result.returncode == 1
+    assert result.stderr.decode().count("\n") == 1 and "not an HTML page" in result.stderr.decode()
+
+
+def test_a_database_path_that_is_a_directory_says_so(tmp_path):
+    for command in (("search", "H200"), ("label", "1", "market")):
+        result = run_chipwatch("--db", str(tmp_path), *command)
+        assert result.returncode == 1
+        assert result.stderr.decode().count("\n") == 1 and "is a directory" in result.stderr.decode()
+
+
+def test_train_will_not_overwrite_the_shipped_model_unless_forced(tmp_path):
+    from chipwatch.config import ClassifyOptions
+
+    before = ClassifyOptions().model.read_bytes()
+    result = run_chipwatch("train", env=clean_env(CHIPWATCH_DB=str(tmp_path / "x.db")))
+    assert result.returncode == 1 and "--out FILE" in result.stderr.decode() and "--force" in result.stderr.decode()
+    assert ClassifyOptions().model.read_bytes() == before

@@ -73,6 +73,9 @@ def test_crawl_exits_cleanly_and_reports_every_source(crawled, network):
     progress = crawled["first"].stderr.decode()
     assert all(f"finished {source}" in progress for source in crawled["sources"])
     assert "\r" not in progress
+    # Scrapy's own log stays quiet without -v, and the crawl leaves no lock files behind.
+    assert " ERROR" not in progress and " WARNING" not in progress
+    assert sorted(p.name for p in crawled["db"].parent.glob("*.lock")) == []
 
 
 def test_every_article_is_stored_exactly_once(crawled, network):

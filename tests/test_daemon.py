@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import signal
 import sqlite3
@@ -206,8 +207,29 @@ def test_status_shows_sources_runs_and_next_times(tmp_path, fresh_mirror):
     result = run_chipwatch("--config", str(config), "status")
     out = result.stdout.decode()
     assert result.returncode == 0, result.stderr.decode()
-    assert "tech-daily" in out and " ok " in out and "06:30" in out
+    # No daemon holds the database: the schedule is shown, not next-run times that nothing will keep.
+    assert "tech-daily" in out and " ok " in out and "30 6 * * *" in out and "06:30" not in out
+    assert "daemon: not running" in out
     assert "digest last sent" in out and "MB)" in out
+    # From another directory, with no config and no sources file, the database alone says the same.
+    elsewhere = run_chipwatch("--db", str(tmp_path / "db.sqlite"), "status", "--format", "json", cwd=tmp_path.parent)
+    assert elsewhere.returncode == 0, elsewhere.stderr.decode()
+    report = json.loads(elsewhere.stdout)
+    assert [row["source"] for row in report["sources"]] == ["tech-daily"] and report["daemon"] is None
+
+
+def test_status_names_the_daemon_that_holds_the_database_and_its_next_runs(tmp_path, fresh_mirror):
+    config = write_setup(tmp_path, fresh_mirror.base_url, [("tech-daily", "/tech-daily/feed.xml", "30 6 * * *")])
+    daemon = start_daemon(config)
+    try:
+        assert wait_for(lambda: (tmp_path / "db.sqlite.daemon.lock").exists(), 20)
+        out = run_chipwatch("--config", str(config), "status").stdout.decode()
+        assert f"daemon: running, PID {daemon.pid} since " in out
+        assert "06:30" in out  # the next run, which the running daemon will keep
+    finally:
+        code, err = stop(daemon)
+    assert code == 0, err
+    assert not (tmp_path / "db.sqlite.daemon.lock").exists()  # no litter once it stopped
 
 
 @pytest.mark.parametrize(
@@ -270,3 +292,41 @@ def test_dst_changes_neither_skip_nor_double_the_daily_digest(digest_time):
         hour, minute = (int(x) for x in digest_time.split(":"))
         for _, local in sent_days:
             assert (local.hour, local.minute) >= (hour, minute)
+
+
+def test_sigterm_gives_the_crawl_its_grace_and_a_restart_runs_the_stopped_source_at_once(
+    tmp_path, fresh_mirror, network
+):
+    articles = network.of_outlet("circuit-ledger")
+    for article in articles:
+        body = fresh_mirror.respond(article.path).body
+        fresh_mirror.add_route(f"/slowsite{article.path}", body, "text/html; charset=utf-8", delay=1.0)
+    feed = "".join(
+        f"<item><title>{a.title}</title><link>{fresh_mirror.base_url}/slowsite{a.path}</link></item>" for a in articles
+    )
+    fresh_mirror.add_route(
+        "/slowsite/feed.xml",
+        f'<rss version="2.0"><channel><title>s</title>{feed}</channel></rss>'.encode(),
+        "application/rss+xml",
+    )
+    # Once a year: only the restart's catch-up can make it run again today.
+    config = write_setup(tmp_path, fresh_mirror.base_url, [("slow", "/slowsite/feed.xml", "0 0 1 1 *")], grace=20)
+    db = tmp_path / "db.sqlite"
+    daemon = start_daemon(config)  # never run before: it runs at once
+    assert wait_for(lambda: db.exists() and any(r[1] == "running" for r in runs(db)), 30)
+    assert wait_for(lambda: sum(p.endswith(".html") for p in fresh_mirror.requested_paths()) >= 2, 30)
+    code, err = stop(daemon)
+    assert code == 0, err
+    conn = sqlite3.connect(db)
+    [(status, stored_items, finished)] = conn.execute(
+        "SELECT status, items_new, finished_at FROM crawl_runs"
+    ).fetchall()
+    conn.close()
+    # SIGTERM let Scrapy finish what was in flight: the crawl recorded its own cancelled run, with what it stored.
+    assert status == "cancelled" and stored_items >= 1 and finished
+    restarted = start_daemon(config)
+    try:
+        assert wait_for(lambda: len(runs(db)) >= 2, 30), runs(db)
+    finally:
+        code, err = stop(restarted)
+    assert code == 0, err

@@ -11,6 +11,7 @@ import click
 
 from chipwatch.cli.options import since_option, with_storage
 from chipwatch.config import Options
+from chipwatch.errors import ChipwatchError
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -50,6 +51,7 @@ def classify(options: Options, file: Any) -> None:
         click.echo(json.dumps(out, ensure_ascii=False))
     if failures:
         click.echo(f"{failures} of {total} lines could not be classified", err=True)
+        raise SystemExit(1)
 
 
 def _numbered_lines(stream: Any) -> Iterator[tuple[int, bytes]]:
@@ -91,8 +93,9 @@ def _id_if_any(line: bytes) -> Any:
 
 @click.command()
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the model.")
+@click.option("--force", is_flag=True, help="Overwrite the model that ships with chipwatch.")
 @click.pass_obj
-def train(options: Options, out: Path | None) -> None:
+def train(options: Options, out: Path | None, force: bool) -> None:
     """Train the classifier on the labelled corpus plus readers' corrections (`chipwatch label`).
 
     Writes the model to [classify] model (or --out) and prints cross-validated and heldout scores.
@@ -102,10 +105,16 @@ def train(options: Options, out: Path | None) -> None:
     Example:
       chipwatch train --out data/model.json && CHIPWATCH_CLASSIFY_MODEL=data/model.json chipwatch reclassify
     """
-    from chipwatch.learning import train_model
+    from chipwatch.learning import SHIPPED_MODEL, train_model
     from pipeline.evaluate import summary
 
-    result = train_model(options, out)
+    target = out or options.classify.model
+    if target.resolve() == SHIPPED_MODEL.resolve() and not force:
+        raise ChipwatchError(
+            f"{target} is the model that ships with chipwatch: give --out FILE (then point [classify] model at "
+            "it), or --force to overwrite it"
+        )
+    result = train_model(options, out, progress=lambda line: click.echo(line, err=True))
     report = result.report
     click.echo(f"model {result.version} written to {result.path}")
     click.echo(

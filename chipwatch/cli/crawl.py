@@ -31,10 +31,15 @@ def crawl(options: Options, sources: tuple[str, ...], sources_file: Path | None,
       chipwatch crawl federal-register-bis  # one source
     """
     from chipwatch.crawl.in_process import crawl as run_crawl
+    from chipwatch.crawl.in_process import interrupted
 
     if sources_file is not None:
         options = options.replace("crawl", sources=sources_file)
     results = run_crawl(options, sources, verbose=verbose)
+    stopped = interrupted(results)
+    if stopped:
+        click.echo(stopped, err=True)
+        sys.exit(130)
     for r in results:
         click.echo(
             f"{r.source:<28} {r.status:<9} pages {r.pages_fetched:>4}  new {r.items_new:>4}  "
@@ -68,6 +73,9 @@ def extract(path: Path, url: str | None) -> None:
             raw = gzip.decompress(raw)
         except (OSError, EOFError) as error:
             raise ChipwatchError(f"{path}: not a readable gzip file: {error}") from None
+    head = raw[:4096].lstrip().lower()
+    if b"\x00" in raw[:4096] or (not head.startswith((b"<", b"\xef\xbb\xbf<")) and b"<html" not in head):
+        raise ChipwatchError(f"{path}: not an HTML page (extract reads saved web pages, plain or .gz)")
     page = extract_page(raw, url or path.resolve().as_uri())
     # A date printed without a zone is most likely in the page's own region's time.
     zone = "Asia/Shanghai" if (page.lang or "").startswith("zh") else "UTC"

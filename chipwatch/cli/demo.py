@@ -29,7 +29,13 @@ def demo(ctx: click.Context, port: int | None) -> None:
         options = options.replace("storage", db=DEMO_DB)
     if port:
         options = options.replace("mirror", port=port)
+    from chipwatch.crawl.in_process import interrupted
+
     report = run_demo(options)
+    stopped = interrupted(report.results)
+    if stopped:
+        click.echo(stopped, err=True)
+        sys.exit(130)
     click.echo(format_report(report))
     if report.results and all(r.status != "ok" for r in report.results):
         sys.exit(1)

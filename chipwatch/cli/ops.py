@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from chipwatch.cli.options import with_storage
 from chipwatch.config import Options
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 
 @click.command()
@@ -51,28 +57,34 @@ def run_due(options: Options) -> None:
 
 @click.command()
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.pass_obj
-def status(options: Options, fmt: str) -> None:
-    """Per source: last run, its result, next run; failures in the last 24 hours; the digest's last send;
-    the database's size.
+@with_storage()
+def status(options: Options, db: Database, fmt: str) -> None:
+    """Per source the database knows: last run, its result, failures in the last 24 hours and, while a
+    daemon runs on the database, the next run; whether a daemon runs (PID, since when); the digest's last
+    send; the database's size. Reads the database only: works from any directory, and read-only.
 
     \b
     Example:
-      chipwatch status
+      chipwatch --db /srv/chipwatch/data/chipwatch.db status
     """
+    from chipwatch.crawl.locks import daemon_holder
     from chipwatch.reports.status import format_status, status_report
 
-    report = status_report(options)
+    db_path = Path(options.storage.db)
+    report = status_report(db, db_path, options.daemon.timezone, daemon_holder(db_path))
     click.echo(json.dumps(report, indent=2) if fmt == "json" else format_status(report), nl=fmt == "json")
 
 
 @click.command()
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.option("--problems", is_flag=True, help="Only sources that are failing, silent, overdue or never run.")
-@click.pass_obj
-def sources(options: Options, fmt: str, problems: bool) -> None:
-    """List every configured source with its health: last success, failures in a row, items found per run,
-    the last new item; flags a source that has failed or stayed silent for longer than expected.
+@click.option(
+    "--problems", is_flag=True, help="Only sources that are failing, silent, overdue, never run or gave up entries."
+)
+@with_storage()
+def sources(options: Options, db: Database, fmt: str, problems: bool) -> None:
+    """List every source the database knows with its health: last success, failures in a row, items found
+    per run, the last new item, entries given up; flags a source that has failed or stayed silent for longer
+    than expected. Reads the database only: works from any directory, and read-only.
 
     Exits with status 2 when a source is flagged (for monitoring).
 
@@ -81,14 +93,17 @@ def sources(options: Options, fmt: str, problems: bool) -> None:
       chipwatch sources
       chipwatch sources --problems --format json
     """
-    from chipwatch.reports.health import format_health, source_health
+    from chipwatch.reports.health import format_health, is_problem, source_health
 
-    report = source_health(options)
+    report = source_health(db, options.daemon.timezone)
+    flagged = [h for h in report if is_problem(h)]
     if problems:
-        report = [h for h in report if h.status not in ("ok", "disabled")]
+        report = flagged
     if fmt == "json":
         click.echo(json.dumps([h.as_dict() for h in report], indent=2, ensure_ascii=False))
+    elif problems and not report:
+        click.echo("no problems")
     else:
         click.echo(format_health(report), nl=False)
-    if any(h.status in ("failing", "silent", "overdue") for h in report):
+    if (problems and report) or any(h.status in ("failing", "silent", "overdue", "gave-up") for h in flagged):
         raise SystemExit(2)

@@ -19,6 +19,20 @@ if TYPE_CHECKING:
     from storage.search import SearchQuery
 
 
+KNOWN_LANGS = "known: en, zh (both scripts), zh-Hans, zh-Hant, or another ISO 639-1 code such as ja or de"
+# Country codes people type for a language.
+COUNTRY_NOT_LANGUAGE = {
+    "cn": "for Chinese use zh (or zh-Hans)",
+    "tw": "for Chinese as written in Taiwan use zh-Hant",
+    "hk": "for Chinese as written in Hong Kong use zh-Hant",
+    "jp": "for Japanese use ja",
+    "kr": "for Korean use ko",
+    "us": "for English use en",
+    "uk": "for English use en",
+    "gb": "for English use en",
+}
+
+
 def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The filters search and export share."""
     options = [
@@ -53,11 +67,19 @@ def search_request(query: str | None, limit: int | None, **filters: Any) -> Sear
     from storage.search import SearchQuery
 
     check_topic(filters["topic"])
+    if query is not None and not any(char.isalnum() for char in query):
+        raise QueryError(
+            f"the query {query!r} has no letters, digits or characters to search for: only punctuation or "
+            "symbols, which the index does not keep"
+        )
     lang = filters["lang"]
     if lang:
         lang = normalise_lang(lang)
+        hint = COUNTRY_NOT_LANGUAGE.get(filters["lang"].strip().lower())
+        if hint:
+            raise QueryError(f"--lang {filters['lang']} is a country; {hint} ({KNOWN_LANGS})")
         if lang is None:
-            raise QueryError(f"not a language code: {filters['lang']!r}")
+            raise QueryError(f"not a language code: {filters['lang']!r} ({KNOWN_LANGS})")
     entity = filters["entity"]
     if entity and ":" not in entity:
         raise QueryError(f"--entity takes KIND:VALUE, such as chip:h200 or agency:samr, not {entity!r}")
@@ -180,10 +202,14 @@ def serve(options: Options, port: int, host: str) -> None:
     Example:
       chipwatch --db data/demo.db serve --port 8001    # then open http://127.0.0.1:8001/
     """
-    from chipwatch.serve.datasette import exec_datasette
+    from chipwatch.serve.datasette import exec_datasette, port_free
     from storage import opened
 
     with opened(options.storage.db, readonly=True):
         pass  # it exists, and its schema is current
+    busy = port_free(host, port)
+    if busy is not None:
+        click.echo(f"cannot serve on {host}:{port}: {busy} (choose another with --port)", err=True)
+        sys.exit(2)
     click.echo(f"serving {options.storage.db} read-only on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
     exec_datasette(Path(options.storage.db), port, host)

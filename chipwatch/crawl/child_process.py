@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from chipwatch.config import Options
 from pipeline.dates import utc_now_iso
 from storage import opened
+from storage.crawl_runs import record_stopped_run
 from storage.schedule import settle_runs
 
 log = logging.getLogger("chipwatch.crawl.child_process")
@@ -53,6 +54,7 @@ def crawl_command(options: Options, names: list[str]) -> list[str]:
 def run_crawl(options: Options, source: str, stopping: threading.Event) -> Outcome:
     """Crawl one source in a child process; stop it at the time limit or when the daemon stops."""
     started = time.monotonic()
+    started_at = utc_now_iso()
     child = subprocess.Popen(
         crawl_command(options, [source]),
         stdin=subprocess.DEVNULL,
@@ -80,7 +82,9 @@ def run_crawl(options: Options, source: str, stopping: threading.Event) -> Outco
     now = utc_now_iso()
     with opened(options.storage.db) as db:
         if stopped_for:
-            settle_runs(db, child.pid, stopped_for, now, only_unfinished=False)
+            if not settle_runs(db, child.pid, stopped_for, now, only_unfinished=False):
+                # Stopped before its spider opened a run: the stop is recorded all the same.
+                record_stopped_run(db, source, child.pid, started_at, now, stopped_for)
             status = stopped_for
         elif child.returncode != 0:
             # The crawl died (a crash, a signal) or refused to start: whatever it left running failed.
@@ -94,9 +98,11 @@ def run_crawl(options: Options, source: str, stopping: threading.Event) -> Outco
 
 
 def _stop(child: subprocess.Popen[bytes], grace: float) -> None:
-    """SIGINT lets Scrapy close cleanly (items in flight are stored); SIGKILL after the grace period."""
+    """SIGTERM to the crawl lets Scrapy shut down gracefully (requests in flight finish, their items are
+    stored, the run is recorded as cancelled); after the grace period SIGKILL ends it and its workers. The
+    extraction workers get no SIGTERM of their own: their parent still needs them while it finishes."""
     try:
-        os.killpg(child.pid, signal.SIGINT)
+        os.kill(child.pid, signal.SIGTERM)
     except ProcessLookupError:
         return
     try:

@@ -14,6 +14,7 @@ from typing import TextIO
 
 from chipwatch.config import Options
 from chipwatch.crawl.in_process import RunResult, crawl
+from chipwatch.crawl.recorder import plural
 from chipwatch.errors import ConfigError
 from chipwatch.resources import packaged
 from demo.network import DEFAULT_BASE
@@ -88,14 +89,15 @@ def format_report(report: DemoReport) -> str:
     lines = ["", "chipwatch demo — done", ""]
     failed = [r for r in report.results if r.status != "ok"]
     new = sum(r.items_new for r in report.results)
+    pages = sum(r.pages_fetched for r in report.results)
+    errors = sum(r.errors for r in report.results)
     lines.append(
-        f"crawled {len(report.results)} sources ({len(failed)} failed): "
-        f"{sum(r.pages_fetched for r in report.results)} pages fetched, {new} new items, "
-        f"{sum(r.errors for r in report.results)} errors"
+        f"crawled {plural(len(report.results), 'source')} ({len(failed)} failed): "
+        f"{plural(pages, 'page')} fetched, {plural(new, 'new item')}, {plural(errors, 'error')}"
     )
     lines.append(
-        f"database: {report.db} — {summary['articles']} articles ({summary['relevant']} relevant), "
-        f"{summary['copies']} copies, {summary['stories']} stories"
+        f"database: {report.db} — {plural(summary['articles'], 'article')} ({summary['relevant']} relevant), "
+        f"{plural(summary['copies'], 'copy')}, {plural(summary['stories'], 'story')}"
     )
     for title, key in (
         ("by source", "by_source"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from dataclasses import dataclass
 from typing import TextIO
@@ -13,6 +14,7 @@ from sqlite_utils import Database
 from chipwatch.config import Options
 from chipwatch.crawl.locks import LockHeld, SourceLock
 from chipwatch.crawl.progress import Progress
+from chipwatch.crawl.recorder import plural
 from chipwatch.crawl.settings import scrapy_settings
 from pipeline.dates import utc_now_iso
 from spiders.federal_register import FederalRegisterSpider
@@ -23,7 +25,7 @@ from spiders.sitemaps import SitemapSpider
 from spiders.sources import Source, load_sources, select_sources
 from storage import opened
 from storage.crawl_runs import errors_for_run, get_run
-from storage.schedule import settle_orphans
+from storage.schedule import settle_orphans, settle_runs
 from storage.sources import sync_sources
 
 SPIDERS = {
@@ -44,6 +46,15 @@ class RunResult:
     items_dropped: int = 0
     errors: int = 0
     first_errors: tuple[str, ...] = ()
+
+
+def interrupted(results: list[RunResult]) -> str | None:
+    """The one line for a crawl stopped by Ctrl-C (or SIGTERM), or None when it was not."""
+    cancelled = [r for r in results if r.status == "cancelled"]
+    if not cancelled:
+        return None
+    stored = sum(r.items_new + r.items_updated for r in results)
+    return f"interrupted — {plural(stored, 'item')} stored, {plural(len(cancelled), 'source')} unfinished"
 
 
 def crawl(
@@ -73,7 +84,8 @@ def crawl(
             # We hold these sources' locks: a run still marked running was cut short (a killed crawl).
             for source, _ in locks:
                 settle_orphans(db, utc_now_iso(), source.name)
-        settings = scrapy_settings(options, log_level="INFO" if verbose else "WARNING")
+        # Without -v, Scrapy's own log stays quiet: every failure is recorded on its run and summarised.
+        settings = scrapy_settings(options, log_level="INFO" if verbose else "CRITICAL")
         settings["CHIPWATCH_SOURCES_SYNCED"] = True  # done above, once for the whole crawl
         process = CrawlerProcess(settings)
         if not verbose:
@@ -88,6 +100,9 @@ def crawl(
             process.crawl(crawler, source=source)
             crawlers.append((source, crawler))
         process.start()
+        with opened(options.storage.db) as db:
+            # A second Ctrl-C stops Scrapy before its spiders close: their runs end here, as cancelled.
+            settle_runs(db, os.getpid(), "cancelled", utc_now_iso(), only_unfinished=True)
     finally:
         for _, lock in locks:
             lock.release()

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, TextIO
 from scrapy import signals
 from twisted.internet import task
 
-from chipwatch.crawl.recorder import count
+from chipwatch.crawl.recorder import count, plural
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -42,23 +42,44 @@ class Progress:
 
     def text(self) -> str:
         return (
-            f"sources {self.sources_done}/{self.sources_done + self.sources_running} · "
+            f"sources {self.sources_done}/{len(self.crawlers)} · "
             f"pages {self.total('pages_fetched')} · stored {self.total('items_new')} new, "
             f"{self.total('items_updated')} updated · dropped {self.total('items_dropped')} · "
             f"errors {self.total('errors')}"
+        )
+
+    @staticmethod
+    def source_text(crawler: Crawler) -> str:
+        """One source's own counts, for the line that says it is done."""
+        stats = crawler.stats
+        return (
+            f"{plural(count(stats, 'pages_fetched'), 'page')}, {count(stats, 'items_new')} new, "
+            f"{count(stats, 'items_updated')} updated, {count(stats, 'items_dropped')} dropped, "
+            f"{plural(count(stats, 'errors'), 'error')}"
         )
 
     def _opened(self, spider: Spider) -> None:
         self.sources_running += 1
         if self._loop is None:
             self._loop = task.LoopingCall(self._tick)
-            self._loop.start(0.5 if self.live else LINE_INTERVAL_SECONDS, now=False)
+            # On a terminal the line appears at once; in a log, the first line comes after an interval.
+            self._loop.start(0.5 if self.live else LINE_INTERVAL_SECONDS, now=self.live)
 
     def _closed(self, spider: Spider, reason: str) -> None:
         self.sources_running -= 1
         self.sources_done += 1
         source = getattr(getattr(spider, "source", None), "name", spider.name)
-        self._write(f"finished {source} ({reason}) — {self.text()}", final=True)
+        crawler = getattr(spider, "crawler", None)
+        own = self.source_text(crawler) if crawler is not None else ""
+        if reason == "finished" and not getattr(spider, "source_failed", False):
+            verdict = f"finished {source}"
+        elif reason == "finished":
+            verdict = f"failed {source}"
+        else:
+            verdict = f"stopped {source} ({reason})"
+        self._write(f"{verdict}: {own} — sources {self.sources_done}/{len(self.crawlers)}", final=True)
+        if self.sources_done == len(self.crawlers):
+            self._write(f"all sources done — {self.text()}", final=True)
         if self.sources_running == 0 and self._loop is not None and self._loop.running:
             self._loop.stop()
             self._loop = None

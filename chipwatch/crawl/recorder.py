@@ -8,6 +8,7 @@ spider runs, and writes what the spider asks to keep (the server's validators) a
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
@@ -18,6 +19,13 @@ from pipeline.dates import utc_now_iso
 from pipeline.signals import fetch_failed
 from pipeline.stages import DuplicateItem
 from storage.crawl_runs import finish_run, record_error, start_run
+from storage.crawl_state import (
+    clear_failed_entries,
+    mark_sitemaps_read,
+    record_blocked,
+    record_failed_entry,
+    save_pagination,
+)
 from storage.sources import record_outcome, save_validators, sync_sources
 
 if TYPE_CHECKING:
@@ -29,7 +37,15 @@ if TYPE_CHECKING:
 CLOSE_REASONS = {"finished": "ok", "shutdown": "cancelled", "closespider_timeout": "timed_out"}
 # The counts a run keeps, as Scrapy stats keys (chipwatch/<name>) and as crawl_runs columns (<name>).
 COUNTS = ("pages_fetched", "items_new", "items_updated", "items_unchanged", "items_dropped", "errors")
+ROBOTS_RECHECK = timedelta(days=7)  # how long a page robots.txt disallows is left alone
 STORE_STATUS_COUNT = {"new": "items_new", "copy": "items_new", "updated": "items_updated"}
+
+
+def plural(number: int, word: str) -> str:
+    """'1 article', '2 articles'; 'copy' and 'story' as English has them."""
+    if number == 1:
+        return f"{number} {word}"
+    return f"{number} {word[:-1]}ies" if word.endswith(("copy", "story")) else f"{number} {word}s"
 
 
 def count(stats: Any, name: str) -> int:
@@ -80,6 +96,10 @@ class CrawlRunRecorder:
 
     def item_scraped(self, item: Any, response: Response, spider: Spider) -> None:
         self._add(STORE_STATUS_COUNT.get(getattr(item, "store_status", None) or "", "items_unchanged"))
+        if self.db is not None and response is not None:
+            # A page that failed on an earlier run is stored now: no longer waiting for another try.
+            named = (response.request.meta.get("redirect_urls") if response.request is not None else None) or []
+            clear_failed_entries(self.db, self.source, {response.url, getattr(item, "url", None) or "", *named[:1]})
 
     def item_dropped(self, item: Any, response: Response, exception: BaseException, spider: Spider) -> None:
         self._add("items_dropped")
@@ -93,10 +113,24 @@ class CrawlRunRecorder:
     def spider_error(self, failure: Any, response: Response, spider: Spider) -> None:
         self._error(getattr(response, "url", None), "parse", f"{failure.type.__name__}: {failure.getErrorMessage()}")
 
-    def fetch_failed(self, source: str, url: str | None, kind: str, message: str, fatal: bool) -> None:
+    def fetch_failed(
+        self,
+        source: str,
+        url: str | None,
+        kind: str,
+        message: str,
+        fatal: bool,
+        retry: bool = False,
+        title: str | None = None,
+    ) -> None:
         if fatal and self.fatal_error is None:
             self.fatal_error = f"{kind}: {message}"
         self._error(url, kind, message)
+        if retry and url and self.db is not None:
+            settings = self.crawler.settings
+            backoff = timedelta(seconds=settings.getfloat("CHIPWATCH_ENTRY_RETRY_AFTER", 3600.0))
+            attempts = settings.getint("CHIPWATCH_ENTRY_ATTEMPTS", 5)
+            record_failed_entry(self.db, self.source, url, title, kind, message, datetime.now(UTC), backoff, attempts)
 
     def _error(self, url: str | None, kind: str, message: str) -> None:
         self._add("errors")
@@ -117,6 +151,15 @@ class CrawlRunRecorder:
             validators = keep(reason) if keep is not None else None
             if validators is not None:
                 save_validators(self.db, self.source, *validators)
+            keep_state = getattr(spider, "crawl_state_to_keep", None)
+            if keep_state is not None:
+                state = keep_state(reason)
+                if state.pagination is not None:
+                    save_pagination(self.db, self.source, state.pagination, utc_now_iso())
+                if state.sitemaps_read:
+                    mark_sitemaps_read(self.db, self.source, state.sitemaps_read, utc_now_iso())
+                if state.blocked:
+                    record_blocked(self.db, self.source, state.blocked, datetime.now(UTC), ROBOTS_RECHECK)
         finally:
             self.db = None
             CrawlStorage.release()

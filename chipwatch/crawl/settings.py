@@ -53,6 +53,8 @@ def scrapy_settings(options: Options, *, log_level: str = "WARNING") -> dict[str
         "EXTENSIONS": {"chipwatch.crawl.recorder.CrawlRunRecorder": 500},
         "CHIPWATCH_DB": str(options.storage.db),
         "CHIPWATCH_EXTRACT_WORKERS": crawl.extract_workers,
+        "CHIPWATCH_ENTRY_RETRY_AFTER": crawl.entry_retry_after,
+        "CHIPWATCH_ENTRY_ATTEMPTS": crawl.entry_attempts,
         "CHIPWATCH_TOPICS": str(options.classify.topics),
         "CHIPWATCH_MODEL": str(options.classify.model),
         "CHIPWATCH_SOURCES_FILE": str(options.crawl.sources),

@@ -1,5 +1,9 @@
-"""`chipwatch sources`: each configured source's health — when it last worked, how often it fails, how much
-it finds — flagged when it has failed or stayed silent for longer than it should."""
+"""`chipwatch sources`: each source's health — when it last worked, how often it fails, how much it finds,
+which entries it gave up on — flagged when it has failed or stayed silent for longer than it should.
+
+Computed once, from the database alone (the sources it knows: configured when last crawled, or crawled),
+so it works from any directory and on a read-only copy; `status` reads the same rows.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,12 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from chipwatch.config import Options
+from sqlite_utils import Database
+
 from pipeline.dates import parse_date
-from spiders.sources import Source, cron_trigger, load_sources
-from storage import opened
-from storage.sources import health_rows
+from spiders.sources import Source, cron_trigger
+from storage.crawl_state import failed_entry_counts
+from storage.sources import health_rows, known_sources
 
 # A source may miss this many scheduled runs (a busy machine, a short outage) before it counts as failing.
 MISSED_RUNS_ALLOWED = 2
@@ -34,6 +39,8 @@ class SourceHealth:
     items_per_run: float | None = None
     last_new_item_at: str | None = None
     last_error: str | None = None
+    retrying: int = 0  # entries whose page failed, waiting for another try
+    given_up: int = 0  # entries tried as often as allowed: shown, never silently forgotten
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -98,15 +105,41 @@ def _first_run(health: SourceHealth, now: datetime) -> datetime:
     return parse_date(health.last_success_at or health.last_run_at) or now
 
 
-def source_health(options: Options, now: datetime | None = None) -> list[SourceHealth]:
+PROBLEMS = ("failing", "silent", "overdue", "never-run")
+
+
+def stored_source(row: dict[str, Any]) -> Source:
+    """A source as the database keeps it (enough to judge its health)."""
+    return Source(
+        name=row["name"],
+        kind=row.get("kind") or "?",
+        url=row.get("url") or "",
+        schedule=row.get("schedule") or "0 * * * *",
+        timezone=row.get("timezone") or "UTC",
+        enabled=bool(row.get("enabled", 1)),
+        expect_items_days=row.get("expect_items_days") or 7.0,
+    )
+
+
+def source_health(db: Database, timezone: str, now: datetime | None = None) -> list[SourceHealth]:
+    """Every source the database knows, judged."""
     now = now or datetime.now(UTC)
-    sources = load_sources(options.crawl.sources)
-    with opened(options.storage.db, readonly=True) as db:
-        rows = health_rows(db)
-    return [
-        assess(source, rows.get(source.name), expected_period(source, options.daemon.timezone, now), now)
-        for source in sources
-    ]
+    rows = health_rows(db)
+    failed = failed_entry_counts(db)
+    report = []
+    for row in known_sources(db):
+        source = stored_source(row)
+        health = assess(source, rows.get(source.name), expected_period(source, timezone, now), now)
+        health.retrying, health.given_up = failed.get(source.name, (0, 0))
+        if health.given_up and health.status == "ok":
+            health.status = "gave-up"
+            health.reason = f"{health.given_up} entries could not be fetched after every retry"
+        report.append(health)
+    return report
+
+
+def is_problem(health: SourceHealth) -> bool:
+    return health.status in (*PROBLEMS, "gave-up")
 
 
 def format_health(report: list[SourceHealth]) -> str:
@@ -121,13 +154,19 @@ def format_health(report: list[SourceHealth]) -> str:
             f"{h.name:<28} {h.kind:<16} {h.status:<10} {_short(h.last_success_at):<17} {h.consecutive_failures:>5} "
             f"{'-' if h.last_new is None else h.last_new:>4} {per_run:>7}  {_short(h.last_new_item_at)}"
         )
-    flagged = [h for h in report if h.status not in ("ok", "disabled")]
+    if not report:
+        return "no sources here yet: the database learns its sources from a crawl\n"
+    flagged = [h for h in report if h.status not in ("ok", "disabled") or h.given_up]
     if flagged:
         lines.append("")
         for h in flagged:
             lines.append(f"{h.name}: {h.status} — {h.reason}")
             if h.last_error:
                 lines.append(f"    last error: {h.last_error}")
+            if h.given_up:
+                lines.append(f"    {h.given_up} entries given up after every retry (see the failed_entries table)")
+            if h.retrying:
+                lines.append(f"    {h.retrying} entries waiting for another try")
     return "\n".join(lines) + "\n"
 
 

@@ -1,5 +1,5 @@
-"""`chipwatch status`: per source the last run, its result and the next run; failures in the last day; the
-digest's last send; the database's size."""
+"""`chipwatch status`: per source the last run, its result and (while a daemon runs) the next run; failures in
+the last day; whether a daemon holds the database; the digest's last send; the database's size."""
 
 from __future__ import annotations
 
@@ -7,24 +7,30 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from chipwatch.config import Options
+from sqlite_utils import Database
+
+from chipwatch.crawl.locks import DaemonHolder
+from chipwatch.reports.health import stored_source
 from pipeline.dates import to_utc_iso
-from spiders.sources import cron_trigger, load_sources
-from storage import opened
+from spiders.sources import cron_trigger
 from storage.digests import last_digest_sent
-from storage.sources import health_rows
+from storage.sources import health_rows, known_sources
 
 
-def status_report(options: Options, now: datetime | None = None) -> dict[str, Any]:
+def status_report(
+    db: Database, db_path: Path, timezone: str, daemon: DaemonHolder | None, now: datetime | None = None
+) -> dict[str, Any]:
+    """Per source the database knows: last run, result, failures in the last day and, while a daemon holds
+    the database, the next run; whether a daemon runs; the digest's last send; the database's size."""
     now = now or datetime.now(UTC)
-    sources = load_sources(options.crawl.sources)
-    with opened(options.storage.db, readonly=True) as db:
-        health = health_rows(db, failures_since=to_utc_iso(now - timedelta(hours=24)))
-        digest = last_digest_sent(db)
+    health = health_rows(db, failures_since=to_utc_iso(now - timedelta(hours=24)))
     rows = []
-    for source in sources:
+    for known in known_sources(db):
+        source = stored_source(known)
         entry = health.get(source.name, {})
-        upcoming = cron_trigger(source.schedule, options.daemon.timezone).get_next_fire_time(None, now)
+        upcoming = None
+        if daemon is not None and source.enabled:
+            upcoming = cron_trigger(source.schedule, timezone).get_next_fire_time(None, now)
         rows.append(
             {
                 "source": source.name,
@@ -34,27 +40,42 @@ def status_report(options: Options, now: datetime | None = None) -> dict[str, An
                 "last_status": entry.get("last_status"),
                 "last_new": entry.get("last_new"),
                 "last_errors": entry.get("last_errors"),
-                "next_run": upcoming.isoformat() if upcoming and source.enabled else None,
+                "next_run": upcoming.isoformat() if upcoming else None,
                 "failures_24h": entry.get("failures", 0),
             }
         )
-    path = Path(options.storage.db)
-    size = sum(p.stat().st_size for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists())
-    return {"sources": rows, "digest_last_sent": digest, "db_path": str(path), "db_bytes": size}
+    size = sum(p.stat().st_size for p in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")) if p.exists())
+    return {
+        "sources": rows,
+        "daemon": {"pid": daemon.pid, "since": daemon.since} if daemon else None,
+        "digest_last_sent": last_digest_sent(db),
+        "db_path": str(db_path),
+        "db_bytes": size,
+    }
 
 
 def format_status(report: dict[str, Any]) -> str:
-    lines = [f"{'source':<28} {'last run':<17} {'result':<10} {'new':>4} {'err':>4} {'fail 24h':>8}  next run"]
+    header = f"{'source':<28} {'last run':<17} {'result':<10} {'new':>4} {'err':>4} {'fail 24h':>8}  "
+    lines = [header + ("next run" if report["daemon"] else "schedule")]
     for row in report["sources"]:
         last = (row["last_started"] or "never")[:16].replace("T", " ")
-        nxt = (row["next_run"] or ("disabled" if not row["enabled"] else "-"))[:16].replace("T", " ")
+        nxt = (row["next_run"] or "")[:16].replace("T", " ") if report["daemon"] else row["schedule"] or "-"
+        if not row["enabled"]:
+            nxt = "disabled"
         new = "-" if row["last_new"] is None else row["last_new"]
         errors = "-" if row["last_errors"] is None else row["last_errors"]
         lines.append(
             f"{row['source']:<28} {last:<17} {row['last_status'] or '-':<10} {new:>4} {errors:>4} "
             f"{row['failures_24h']:>8}  {nxt}"
         )
+    if not report["sources"]:
+        lines.append("(no sources here yet: the database learns its sources from a crawl)")
     lines.append("")
+    daemon = report["daemon"]
+    if daemon:
+        lines.append(f"daemon: running, PID {daemon['pid']} since {daemon['since'][:16].replace('T', ' ')}")
+    else:
+        lines.append("daemon: not running on this database (next runs are shown while one runs)")
     lines.append(f"digest last sent: {report['digest_last_sent'] or 'never'}")
     lines.append(f"database: {report['db_path']} ({report['db_bytes'] / 1_000_000:.1f} MB)")
     return "\n".join(lines) + "\n"

@@ -16,6 +16,7 @@ from typing import Any
 
 import chipwatch
 from chipwatch.resources import packaged
+from storage.database import writable
 
 PLUGIN_DIR = packaged("chipwatch.serve", "plugins")
 
@@ -137,13 +138,15 @@ def metadata(database_name: str) -> dict[str, Any]:
 
 def datasette_command(db: Path, port: int, host: str, metadata_file: Path) -> list[str]:
     """The Datasette command line: read-only (no write plugins; SQL limited to reads), our metadata and
-    plugin, the database under its file name."""
+    plugin, the database under its file name. A database nobody can write here (a read-only mount, a
+    snapshot) is opened immutable, which needs no lock files beside it."""
+    target = ["-i", str(db)] if not writable(db) else [str(db)]
     return [
         sys.executable,
         "-m",
         "datasette",
         "serve",
-        str(db),
+        *target,
         "--host",
         host,
         "--port",
@@ -165,6 +168,18 @@ def write_metadata(db: Path, directory: Path) -> Path:
     path = directory / "chipwatch-datasette-metadata.json"
     path.write_text(json.dumps(metadata(db.stem), ensure_ascii=False, indent=1), encoding="utf-8")
     return path
+
+
+def port_free(host: str, port: int) -> str | None:
+    """None when the port can be listened on, else why not."""
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            return error.strerror or str(error)
+    return None
 
 
 def exec_datasette(db: Path, port: int, host: str) -> None:
