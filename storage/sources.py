@@ -67,8 +67,8 @@ def health_rows(
     ):
         rows.setdefault(row["source"], {"name": row["source"]}).update(row)
     for row in db.query(
-        "SELECT source, count(*) AS failures FROM crawl_runs WHERE started_at >= ? AND status NOT IN ('ok', 'running') "
-        "GROUP BY source",
+        "SELECT source, count(*) AS failures FROM crawl_runs WHERE started_at >= ? "
+        "AND status NOT IN ('ok', 'running', 'cancelled') GROUP BY source",
         [failures_since or ""],
     ):
         rows.setdefault(row["source"], {"name": row["source"]})["failures"] = row["failures"]

@@ -133,6 +133,7 @@ def test_ctrl_c_stops_a_crawl_with_one_line_and_records_it_as_cancelled(fresh_mi
     assert "interrupted — " in err.decode() and "1 source unfinished" in err.decode()
     assert "slow " not in out.decode() and "Traceback" not in err.decode()  # no summary as if it were done
     assert query(db, "SELECT status FROM crawl_runs") == [("cancelled",)]
+    assert query(db, "SELECT consecutive_failures FROM sources") == [(0,)]  # stopped, not failing
     assert not list(tmp_path.glob("*.lock"))  # no litter beside the database
     assert crawl(db, sources).returncode == 0  # the next run picks up every page
     assert len(stored(db, "slow")) == len(articles)

@@ -28,6 +28,7 @@ class Progress:
         self.crawlers: list[Crawler] = []
         self.sources_running = 0
         self.sources_done = 0
+        self.stopped = 0  # sources that closed for another reason than having finished (Ctrl-C, SIGTERM)
         self._loop: task.LoopingCall | None = None
         self._last_line = 0.0
         self._last_text = ""
@@ -78,8 +79,10 @@ class Progress:
         else:
             verdict = f"stopped {source} ({reason})"
         self._write(f"{verdict}: {own} — sources {self.sources_done}/{len(self.crawlers)}", final=True)
+        self.stopped += reason != "finished"
         if self.sources_done == len(self.crawlers):
-            self._write(f"all sources done — {self.text()}", final=True)
+            ending = "stopped" if self.stopped else "all sources done"
+            self._write(f"{ending} — {self.text()}", final=True)
         if self.sources_running == 0 and self._loop is not None and self._loop.running:
             self._loop.stop()
             self._loop = None

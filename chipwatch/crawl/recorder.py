@@ -145,8 +145,9 @@ class CrawlRunRecorder:
             if status == "ok" and getattr(spider, "source_failed", False):
                 status = "failed"
             finish_run(self.db, self.run_id, status, utc_now_iso(), {name: count(self.stats, name) for name in COUNTS})
-            error = self.fatal_error or (f"the crawl ended: {reason}" if status != "ok" else None)
-            record_outcome(self.db, self.source, status == "ok", utc_now_iso(), error)
+            if status != "cancelled":  # stopped by someone, which says nothing of the source's health
+                error = self.fatal_error or (f"the crawl ended: {reason}" if status != "ok" else None)
+                record_outcome(self.db, self.source, status == "ok", utc_now_iso(), error)
             keep = getattr(spider, "validators_to_keep", None)
             validators = keep(reason) if keep is not None else None
             if validators is not None:
