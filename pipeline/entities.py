@@ -200,3 +200,26 @@ def _usd(amount: float) -> str:
     if amount >= 1e9:
         return f"usd:{round(amount / 1e9, 1):g}b"
     return f"usd:{round(amount / 1e6):g}m"
+
+
+def _names() -> dict[str, tuple[str, ...]]:
+    """Every surface form (lowercase, Simplified) -> all the names of its entity."""
+    names: dict[str, tuple[str, ...]] = {}
+    for kind in ("company", "chip", "agency", "person", "bill"):
+        for surfaces in GAZETTEER.get(kind, {}).values():
+            for surface in surfaces:
+                names[surface] = surfaces
+    return names
+
+
+NAMES = _names()
+
+
+def other_names(term: str) -> tuple[str, ...]:
+    """The names a search term is also known by (英伟达 -> nvidia, 辉达 ...), itself first; () when the term
+    names no known entity. Matching is on lowercase Simplified text, like the gazetteer."""
+    key = to_simplified(" ".join(term.lower().split()))
+    names = NAMES.get(key)
+    if not names:
+        return ()
+    return (term, *[name for name in names if name != key])

@@ -5,6 +5,7 @@ The page is parsed once; the metadata readers and trafilatura share the tree.
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 from dataclasses import dataclass, field
 
@@ -14,12 +15,18 @@ from lxml import etree
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
-from pipeline.dates import DATE_ONLY, more_precise, parse_date, time_on_day
+from pipeline.dates import day_first_for, finest, in_iso_order, parse_date, read_date, time_on_day
 from pipeline.encoding import decode_bytes
 from pipeline.language import detect_language
 from pipeline.metadata import PageMetadata, read_metadata
 
-TITLE_SEPARATORS = re.compile(r"\s+[|\-–—·]\s+|\s*[_｜|]\s*")
+TITLE_SEPARATORS = re.compile(r"\s+[|\-–—·»]\s+|\s*[_｜|]\s*")
+# What a site's name in a title looks like when nothing else names the site.
+SITE_WORDS = re.compile(
+    r"(网|網|新闻|新聞|日报|日報|时报|時報|频道|頻道|门户|财经|財經|科技|\.com|\.cn|News|Times|Post|Journal|Daily|Reuters|"
+    r"Tribune|Herald|Online|Magazine|Review|Wire)",
+    re.I,
+)
 # Chinese sites glue the site name on with a bare dash: "标题-新华网".
 CJK_SITE_SUFFIX = re.compile(r"[-–—]\s*[\u4e00-\u9fff][^-–—]{0,11}$")
 # A JSON-LD articleBody is taken over trafilatura's text when the latter misses this much of it.
@@ -28,11 +35,27 @@ ARTICLE_BODY_PREFERENCE = 1.3
 # precise one is less than FALLBACK_SHARE of it.
 SHORT_TEXT_CHARS = 500
 FALLBACK_SHARE = 0.6
-# Elements whose text is usually the publication date ("2025年12月09日 08:20", "Dec. 9, 2025 4:12 PM ET").
-DATE_TEXT_XPATHS = (
-    "//*[contains(@class, 'pubtime') or contains(@class, 'publish') or contains(@id, 'pubtime')]",
-    "//*[contains(@class, 'date') or contains(@class, 'time') or contains(@id, 'date')]",
+# A long precision body that looks like a widget loses to a fuller text at least twice its length.
+WIDGET_SHARE = 0.5
+# ... and so does one that is much shorter than the page's largest block of paragraphs.
+LARGEST_BLOCK_SHARE = 2.5
+# Headings of the blocks around an article that a precision pass sometimes keeps instead of it.
+WIDGET_MARKERS = re.compile(
+    r"为您推荐|為您推薦|相关推荐|相關推薦|猜你喜欢|猜你喜歡|热门推荐|熱門推薦|热门评论|熱門評論|网友评论|網友評論|"
+    r"最新评论|最新評論|评论区|評論區|相关阅读|相關閱讀|延伸阅读|延伸閱讀|热点新闻|熱點新聞|"
+    r"\bRecommended for you\b|\bRelated (?:articles|stories|news)\b|\bMost (?:read|popular)\b|"
+    r"\bMore from\b|\bComments?\s*\(\d+\)|\bYou may also like\b|\bTrending\b",
+    re.I,
 )
+# Elements whose text is usually the publication date ("2025年12月09日 08:20", "Dec. 9, 2025 4:12 PM ET").
+# Not menus, the footer, or a list of links (related stories carry dates of their own).
+OUTSIDE = "not(ancestor::nav or ancestor::aside or ancestor::footer or ancestor::li[.//a])"
+DATE_TEXT_XPATHS = (
+    f"//*[(contains(@class, 'pubtime') or contains(@class, 'publish') or contains(@id, 'pubtime')) and {OUTSIDE}]",
+    f"//*[(contains(@class, 'date') or contains(@class, 'time') or contains(@id, 'date')) and {OUTSIDE}]",
+    f"//*[(contains(@class, 'info') or contains(@class, 'meta') or contains(@class, 'source')) and {OUTSIDE}]",
+)
+COPYRIGHT = re.compile(r"©|copyright|版权|版權", re.I)
 # A machine-readable <time> outside navigation, related links and footers.
 TIME_ELEMENT_XPATH = "//time[not(ancestor::nav or ancestor::aside or ancestor::footer or ancestor::li)]/@datetime"
 # How much of a page's text is searched for a printed time.
@@ -76,9 +99,12 @@ def extract_page(
     if tree is None:
         return result
     metadata = read_metadata(tree)
-    result.title = metadata.title or metadata.h1 or _clean_html_title(metadata.html_title)
+    result.title = choose_title(metadata)
     result.authors = metadata.authors
-    result.published = metadata.published
+    day_first = day_first_for(metadata.lang or lang_hint, url)
+    # A metadata date we cannot read is no date: the printed dates, <time>, the URL and htmldate get their turn.
+    published = metadata.published if read_date(metadata.published, day_first=day_first) else None
+    result.published = in_iso_order(published, day_first) if published else None
     result.updated = metadata.updated
     result.canonical_url = metadata.canonical_url
     result.declared_lang = metadata.lang
@@ -87,10 +113,12 @@ def extract_page(
         result.text = metadata.article_body
     else:
         result.text = _without_headline(_body_text(tree, url, metadata), result.title)
-    if find_text_date and not result.problem and (not result.published or DATE_ONLY.match(result.published)):
-        result.text_date = _visible_date(tree)
+    stated = read_date(result.published) if result.published else None
+    if find_text_date and not result.problem and (stated is None or not stated.has_time):
+        printed = _visible_date(tree, url, day_first)
+        result.text_date = in_iso_order(printed, day_first) if printed else None
         # Metadata that gives only the day ("2019-06-15") loses to a printed time on that day.
-        result.published = more_precise(result.published, result.text_date) if result.published else None
+        result.published = finest(result.published, result.text_date) if result.published else None
     if result.text or result.title:
         result.lang = detect_language(f"{result.title or ''}\n{result.text or ''}", metadata.lang, lang_hint)
     return result
@@ -136,9 +164,58 @@ def _body_text(tree: HtmlElement, url: str, metadata: PageMetadata) -> str | Non
         fuller = _trafilatura_text(tree, url, favor_precision=False, fast=False)
         if fuller and len(text or "") < FALLBACK_SHARE * len(fuller):
             text = fuller
+    elif looks_like_a_widget(text, tree, metadata):
+        # Long enough, but not the article by the look of it: the fuller pass wins only when it holds far
+        # more and reads like the article (the headline's words, no more widget headings).
+        fuller = _trafilatura_text(tree, url, favor_precision=False, fast=False)
+        if fuller and len(text or "") < WIDGET_SHARE * len(fuller) and _reads_like_article(fuller, text, metadata):
+            text = fuller
     if metadata.article_body and len(metadata.article_body) > ARTICLE_BODY_PREFERENCE * len(text or ""):
         text = metadata.article_body
     return text.strip() if text and text.strip() else None
+
+
+def looks_like_a_widget(text: str | None, tree: HtmlElement, metadata: PageMetadata) -> bool:
+    """Whether what the precision pass kept is a block around the article (recommendations, comments, a
+    list of headlines) rather than the article: it names such a block, it shares almost nothing with the
+    headline, or one element of the page holds far more paragraph text than it does."""
+    if not text:
+        return True
+    if len(WIDGET_MARKERS.findall(text)) >= 2:
+        return True
+    title = metadata.title or metadata.h1
+    if title and not _shares_words(title, text[:3000]):
+        return True
+    block = _largest_block(tree)
+    return block > LARGEST_BLOCK_SHARE * len(text) and block > 2 * SHORT_TEXT_CHARS
+
+
+def _largest_block(tree: HtmlElement) -> int:
+    """The most paragraph text one element holds in its own <p> children: the article, on most pages."""
+    blocks: dict[HtmlElement, int] = {}
+    for paragraph in tree.iter("p"):
+        parent = paragraph.getparent()
+        if parent is not None:
+            blocks[parent] = blocks.get(parent, 0) + len(paragraph.text_content().strip())
+    return max(blocks.values(), default=0)
+
+
+def _reads_like_article(fuller: str, precise: str | None, metadata: PageMetadata) -> bool:
+    title = metadata.title or metadata.h1
+    if title and not _shares_words(title, fuller[:3000]):
+        return False
+    return len(WIDGET_MARKERS.findall(fuller)) <= len(WIDGET_MARKERS.findall(precise or ""))
+
+
+def _shares_words(title: str, text: str) -> bool:
+    """At least a third of the headline's words (Chinese: its character pairs) occur in the text."""
+    words = {w.lower() for w in re.findall(r"[A-Za-z0-9]{3,}", title)}
+    for run in re.findall(r"[\u4e00-\u9fff]+", title):
+        words |= {run[i : i + 2] for i in range(len(run) - 1)}
+    if len(words) < 3:
+        return True  # too short a headline to judge by
+    lowered = text.lower()
+    return sum(word in lowered for word in words) * 3 >= len(words)
 
 
 def _trafilatura_text(tree: HtmlElement, url: str, *, favor_precision: bool, fast: bool) -> str | None:
@@ -168,7 +245,47 @@ def _without_headline(text: str | None, title: str | None) -> str | None:
     return text
 
 
-def _clean_html_title(title: str | None) -> str | None:
+def choose_title(metadata: PageMetadata) -> str | None:
+    """The headline: the metadata's, entities decoded and the site's name taken off; the <h1> when the
+    metadata's is a cut-off start of it (a quote inside the headline ends some meta tags early)."""
+    meta = _strip_site(_unescape(metadata.title), metadata.site_name)
+    h1 = _unescape(metadata.h1)
+    if meta and h1 and len(h1) > len(meta) and h1.startswith(meta.rstrip(" .…'\"“”‘’")):
+        return h1
+    return meta or h1 or _clean_html_title(_unescape(metadata.html_title), metadata.site_name)
+
+
+def _unescape(text: str | None) -> str | None:
+    """Entities some sites leave in their meta tags (&#8217;, &raquo;, &amp;amp;), decoded."""
+    if not text:
+        return text
+    for _ in range(2):  # double-escaped entities happen
+        decoded = html_lib.unescape(text)
+        if decoded == text:
+            break
+        text = decoded
+    return " ".join(text.split()) or None
+
+
+def _strip_site(title: str | None, site: str | None) -> str | None:
+    """A title without a trailing (or leading) site name: 'Headline | Outlet', '标题_新浪网', '标题 - 网易新闻'."""
+    if not title:
+        return title
+    parts = [part.strip() for part in TITLE_SEPARATORS.split(title) if part.strip()]
+    if len(parts) > 1:
+        site_key = "".join((site or "").lower().split())
+        last, first = "".join(parts[-1].lower().split()), "".join(parts[0].lower().split())
+        if site_key and (last == site_key or site_key in last or last in site_key):
+            return " - ".join(parts[:-1]) if len(parts) > 2 else parts[0]
+        if site_key and (first == site_key or first in site_key):
+            return parts[-1] if len(parts) == 2 else " - ".join(parts[1:])
+        if SITE_WORDS.search(parts[-1]) and len(parts[-1]) < len(parts[0]):
+            return " - ".join(parts[:-1]) if len(parts) > 2 else parts[0]
+    stripped = CJK_SITE_SUFFIX.sub("", title).strip() if CJK_SITE_SUFFIX.search(title) else title
+    return stripped if SITE_WORDS.search(title[len(stripped) :]) or stripped == title else title
+
+
+def _clean_html_title(title: str | None, site: str | None = None) -> str | None:
     """The headline part of a <title> like 'Headline | Outlet'."""
     if not title:
         return None
@@ -177,19 +294,26 @@ def _clean_html_title(title: str | None) -> str | None:
     return max(parts, key=len) if parts else None
 
 
-def _visible_date(tree: HtmlElement) -> str | None:
-    """A publication date printed on the page: a <time datetime> in the content, elements named like dates,
-    then htmldate's search."""
+def _visible_date(tree: HtmlElement, url: str | None = None, day_first: bool = False) -> str | None:
+    """A publication date printed on the page: a <time datetime> in the content, elements named like dates
+    (not those of related links, navigation or the footer), then htmldate's search (which also reads the
+    URL)."""
     for value in tree.xpath(TIME_ELEMENT_XPATH)[:3]:
-        if parse_date(value) is not None:
+        if parse_date(value, day_first=day_first) is not None:
             return value.strip()
     for xpath in DATE_TEXT_XPATHS:
         for element in tree.xpath(xpath)[:10]:
             text = " ".join(element.text_content().split())[:80]
-            if text and parse_date(text) is not None:
+            if text and parse_date(text, day_first=day_first) is not None and not COPYRIGHT.search(text):
                 return text
     try:
-        day = find_date(tree, original_date=True, extensive_search=True, outputformat="%Y-%m-%d")
+        day = find_date(
+            tree,
+            url=url if url and url.startswith("http") else None,
+            original_date=True,
+            extensive_search=True,
+            outputformat="%Y-%m-%d",
+        )
     except (ValueError, TypeError):
         return None
     if day:

@@ -43,7 +43,9 @@ class ArticleItem:
     lang: str | None = None
     canonical_url: str | None = None
     # Filled by NormaliseStage.
-    published_at: str | None = None
+    published_at: str | None = None  # UTC; for a date without a time, that day (as stated) at 00:00Z
+    published_date: str | None = None  # the day as the page states it, YYYY-MM-DD (YYYY-MM for a month)
+    published_precision: str | None = None  # second, minute, day or month
     updated_at: str | None = None
     summary: str | None = None
     content_hash: str | None = None

@@ -62,6 +62,7 @@ class PageMetadata:
     lang: str | None = None
     canonical_url: str | None = None
     article_body: str | None = None
+    site_name: str | None = None
 
 
 def read_metadata(tree: HtmlElement) -> PageMetadata:
@@ -82,6 +83,7 @@ def read_metadata(tree: HtmlElement) -> PageMetadata:
     canonical = tree.xpath("//link[@rel='canonical']/@href")
     metadata.canonical_url = (canonical[0].strip() if canonical else None) or meta.get("og:url") or None
     metadata.article_body = _text(ld.get("articleBody"))
+    metadata.site_name = _first(meta, ("og:site_name", "application-name", "twitter:site"))
     return metadata
 
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from sqlite_utils import Database
 
 from pipeline.classify import Classification, Classifier, classify
-from pipeline.dates import is_future, more_precise, parse_date, to_utc_iso
+from pipeline.dates import Stated, finest, is_future, parse_date, read_date, to_utc_iso
 from pipeline.entities import extract_entities
 from pipeline.extract import ExtractedPage
 from pipeline.grouping import assign_story, find_copy, fingerprint_record
@@ -89,7 +89,8 @@ def apply_extraction(item: ArticleItem, page: ExtractedPage) -> list[str]:
     item.text = page.text or item.feed_summary
     item.body_extracted = bool(page.text)
     item.authors = page.authors or clean_authors(item.feed_authors or [])
-    item.published_raw = page.published or more_precise(item.feed_published, page.text_date)
+    zone = item.source_timezone or "UTC"
+    item.published_raw = finest(page.published, item.feed_published, page.text_date, default_timezone=zone)
     item.updated_raw = page.updated
     item.lang = page.lang if page.lang and page.lang != "und" else normalise_lang(item.source_lang)
     item.canonical_url = choose_canonical(item.url, page.canonical_url)
@@ -117,8 +118,17 @@ def from_entry(item: ArticleItem) -> ArticleItem:
 def normalise(item: ArticleItem) -> ArticleItem:
     """Dates as UTC ISO 8601, clean whitespace, a summary and a content hash."""
     zone = item.source_timezone or "UTC"
-    item.published_at = _utc(item.published_raw, zone)
-    item.updated_at = _utc(item.updated_raw, zone)
+    stated = _stated(item.published_raw, zone)
+    if stated is not None:
+        item.published_at, item.published_date, item.published_precision = (
+            stated.utc_iso(),
+            stated.day,
+            stated.precision,
+        )
+    else:
+        item.published_at = item.published_date = item.published_precision = None
+    updated = _stated(item.updated_raw, zone)
+    item.updated_at = updated.utc_iso() if updated is not None else None
     item.title = clean_line(item.title)
     item.text = clean_text((item.text or "")[:MAX_TEXT_CHARS])
     item.authors = [name for name in (clean_line(a) for a in item.authors or []) if name]
@@ -153,11 +163,12 @@ def clean_text(value: str | None) -> str | None:
     return text or None
 
 
-def _utc(value: str | None, zone: str) -> str | None:
-    moment = parse_date(value, zone)
-    if moment is None or is_future(moment, datetime.now(UTC)):
+def _stated(value: str | None, zone: str) -> Stated | None:
+    """The date as stated, unless it cannot be read or lies in the future (a wrong date, not a scoop)."""
+    stated = read_date(value, zone)
+    if stated is None or is_future(stated.moment, datetime.now(UTC)):
         return None
-    return to_utc_iso(moment)
+    return stated
 
 
 # -- copies ----------------------------------------------------------------------------------------------------

@@ -35,6 +35,8 @@ ARTICLE_COLUMNS = (
     "relevance",
     "model_version",
     "publisher",
+    "published_date",
+    "published_precision",
 )
 
 

@@ -65,7 +65,7 @@ def new_items(db: sqlite_utils.Database, since: str, until: str, min_relevance: 
     rows = list(
         db.query(
             "SELECT a.id, a.title, a.canonical_url AS url, COALESCE(a.publisher, a.source) AS source, a.lang, "
-            "a.published_at, a.first_seen_at, "
+            "a.published_at, a.published_date, a.published_precision, a.first_seen_at, "
             "a.summary, a.text, a.relevance, a.story_id, a.is_follow_up, s.title AS story_title, "
             "s.article_count AS story_size, (SELECT count(*) FROM copies c WHERE c.article_id = a.id) AS copies "
             "FROM articles a LEFT JOIN stories s ON s.id = a.story_id "

@@ -4,6 +4,11 @@ FTS5's unicode61 tokenizer treats a run of Chinese characters as one token, so �
 would never match. We index CJK runs as overlapping character bigrams ("英伟达" -> "英伟 伟达") and turn
 each CJK run in a query into the phrase of its bigrams, which matches the word wherever it appears.
 
+Both the index and every query are folded to one script first, with OpenCC's Taiwan-to-mainland
+conversion (`tw2sp`: characters and the common vocabulary, so 輝達/英偉達 -> 英伟达, 晶片 -> 芯片,
+伺服器 -> 服务器): a word written in either script finds the other. OpenCC is the maintained reference
+for this conversion, with the phrase tables a character map lacks.
+
 A third column, `facets`, holds tokens for the article's month, language and topics (zm202512, zlzh,
 ztexportcontrols). A search with a topic, language or date filter adds them to the MATCH, so the index
 intersects them with the words instead of handing back every article that uses a common word. User
@@ -14,6 +19,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
+
+import opencc
 
 # CJK Unified Ideographs (+ extension A, compatibility ideographs), kana and hangul syllables.
 CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]+")
@@ -22,6 +30,16 @@ OPERATORS = {"AND", "OR", "NOT"}
 TEXT_COLUMNS = "{title text}"
 # Month tokens narrow a date filter only while there are few of them; a longer window is not selective.
 MAX_MONTH_TOKENS = 24
+
+
+@lru_cache(maxsize=1)
+def _converter() -> opencc.OpenCC:
+    return opencc.OpenCC("tw2sp")
+
+
+def fold_script(text: str) -> str:
+    """Chinese in one script (Simplified, mainland vocabulary), for matching; other text unchanged."""
+    return CJK_RUN.sub(lambda match: _converter().convert(match.group()), text)
 
 
 def _bigrams(run: str) -> str:
@@ -34,7 +52,7 @@ def index_text(text: str | None) -> str:
     """The form of a title or body that goes into the FTS table."""
     if not text:
         return ""
-    return CJK_RUN.sub(lambda match: f" {_bigrams(match.group())} ", text)
+    return CJK_RUN.sub(lambda match: f" {_bigrams(_converter().convert(match.group()))} ", text)
 
 
 def facets(moment: str | None, lang: str | None, topics: Iterable[str]) -> str:
@@ -104,7 +122,7 @@ def fts_query(query: str) -> str:
             if chunk:
                 pieces.append(chunk.replace('"', '""'))
         phrase = '"' + " ".join(pieces) + '"'
-        single_cjk = len(words) == 1 and CJK_RUN.fullmatch(words)
+        single_cjk = len(words) == 1 and bool(CJK_RUN.fullmatch(words))
         parts.append(phrase + ("*" if prefix or single_cjk else ""))
     if not any(part not in ("(", ")") and part not in OPERATORS for part in parts):
         return ""

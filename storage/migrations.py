@@ -323,6 +323,42 @@ def _resume(db: sqlite_utils.Database) -> None:
     conn.execute("ALTER TABLE sources ADD COLUMN expect_items_days REAL")
 
 
+def _stated_dates(db: sqlite_utils.Database) -> None:
+    """Articles keep the day their page states and how precise the date is (second, minute, day, month).
+    Older rows have only the UTC moment: its day is the best they have, precision unknown."""
+    conn = db.conn
+    conn.execute("ALTER TABLE articles ADD COLUMN published_date TEXT")
+    conn.execute("ALTER TABLE articles ADD COLUMN published_precision TEXT")
+    conn.execute("UPDATE articles SET published_date = substr(published_at, 1, 10) WHERE published_at IS NOT NULL")
+
+
+def _fts_one_script(db: sqlite_utils.Database) -> None:
+    """The full-text index folded to one script (OpenCC tw2sp), so Simplified and Traditional spellings
+    find each other: rebuilt. Self-contained, like 0008: the indexing rules as they were when it shipped."""
+    import re
+
+    import opencc
+
+    cjk_run = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]+")
+    converter = opencc.OpenCC("tw2sp")
+
+    def bigrams(run: str) -> str:
+        return run if len(run) == 1 else " ".join(run[i : i + 2] for i in range(len(run) - 1))
+
+    def index_text(text: str | None) -> str:
+        return cjk_run.sub(lambda match: f" {bigrams(converter.convert(match.group()))} ", text) if text else ""
+
+    conn = db.conn
+    rows = conn.execute("SELECT rowid, facets FROM articles_fts").fetchall()
+    facets = dict(rows)
+    for article_id, title, text in conn.execute("SELECT id, title, text FROM articles ORDER BY id").fetchall():
+        conn.execute("DELETE FROM articles_fts WHERE rowid = ?", [article_id])
+        conn.execute(
+            "INSERT INTO articles_fts (rowid, title, text, facets) VALUES (?, ?, ?, ?)",
+            [article_id, index_text(title), index_text(text), facets.get(article_id, "")],
+        )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _initial),
     ("0002_labels", _labels),
@@ -333,6 +369,8 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0007_views", _views),
     ("0008_fts_facets", _fts_facets),
     ("0009_resume", _resume),
+    ("0010_stated_dates", _stated_dates),
+    ("0011_fts_one_script", _fts_one_script),
 ]
 
 

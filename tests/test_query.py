@@ -10,6 +10,7 @@ import sqlite3
 
 import pytest
 
+from storage.fts import fold_script
 from tests.helpers import clean_env, run_chipwatch
 
 
@@ -33,7 +34,7 @@ def query(demo_db, sql: str, params=()) -> list[tuple]:
 
 def test_chinese_two_and_three_character_words_are_found(demo_db, network):
     for word in ("海关", "英伟达", "反垄断", "晶片"):
-        rows = search_json(demo_db, word)
+        rows = search_json(demo_db, word, "--exact")  # the word itself, not the entity's other names
         assert rows, word
         texts = {
             r[0] + (r[1] or "")
@@ -43,7 +44,8 @@ def test_chinese_two_and_three_character_words_are_found(demo_db, network):
                 [row["id"] for row in rows],
             )
         }
-        assert all(word in text for text in texts), word
+        # found in either script: the text holds the word once both are folded to one
+        assert all(fold_script(word) in fold_script(text) for text in texts), word
 
 
 def test_every_filter_narrows_as_it_says(demo_db, network):
@@ -189,3 +191,12 @@ def test_searching_while_a_writer_holds_the_database(demo_db):
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+def test_a_name_finds_the_entitys_other_names_unless_exact(demo_db):
+    nvidia = {row["id"] for row in search_json(demo_db, "英伟达")}
+    assert {row["lang"] for row in search_json(demo_db, "英伟达")} >= {"en", "zh-Hans", "zh-Hant"}
+    assert {row["id"] for row in search_json(demo_db, "Nvidia")} == nvidia
+    exact = {row["id"] for row in search_json(demo_db, "英伟达", "--exact")}
+    assert exact and exact < nvidia
+    assert {row["lang"] for row in search_json(demo_db, "英伟达", "--exact")} <= {"zh-Hans", "zh-Hant"}

@@ -63,7 +63,7 @@ def extract(path: Path, url: str | None) -> None:
     Example:
       chipwatch extract saved/page.html.gz --url https://example.com/news/1
     """
-    from pipeline.dates import parse_date, to_utc_iso
+    from pipeline.dates import finest, read_date
     from pipeline.extract import extract_page
     from pipeline.urls import choose_canonical
 
@@ -79,11 +79,13 @@ def extract(path: Path, url: str | None) -> None:
     page = extract_page(raw, url or path.resolve().as_uri())
     # A date printed without a zone is most likely in the page's own region's time.
     zone = "Asia/Shanghai" if (page.lang or "").startswith("zh") else "UTC"
-    published = parse_date(page.published or page.text_date, zone)
+    stated = read_date(finest(page.published, page.text_date, default_timezone=zone), zone)
     result = {
         "title": page.title,
         "text": page.text,
-        "published_at": to_utc_iso(published) if published else None,
+        "published_at": stated.utc_iso() if stated else None,
+        "published_date": stated.day if stated else None,  # the day as the page states it
+        "published_precision": stated.precision if stated else None,
         "authors": page.authors,
         "lang": page.lang,
         "canonical_url": choose_canonical(url, page.canonical_url) if url else page.canonical_url,

@@ -33,6 +33,24 @@ COUNTRY_NOT_LANGUAGE = {
 }
 
 
+def with_other_names(query: str) -> str:
+    """The query with every word or phrase that names a known entity widened to all its names:
+    英伟达 -> (英伟达 OR "nvidia" OR "辉达" ...). Operators, parentheses and prefix searches stay as typed."""
+    from pipeline.entities import other_names
+    from storage.fts import OPERATORS, QUERY_TOKEN
+
+    parts = []
+    for token in QUERY_TOKEN.findall(query):
+        names = (
+            () if token in ("(", ")") or token in OPERATORS or token.endswith("*") else other_names(token.strip('"'))
+        )
+        if len(names) > 1:
+            parts.append("(" + " OR ".join('"' + name.replace('"', "") + '"' for name in names) + ")")
+        else:
+            parts.append(token)
+    return " ".join(parts)
+
+
 def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The filters search and export share."""
     options = [
@@ -47,6 +65,11 @@ def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--min-relevance", type=click.FloatRange(0, 1), help="Only articles this relevant (0-1)."),
         click.option(
             "--entity", help="Only articles naming this entity, as KIND:VALUE (chip:h200, company:nvidia, agency:samr)."
+        ),
+        click.option(
+            "--exact",
+            is_flag=True,
+            help="Match the words as typed: no other names of an entity (英伟达 also finds Nvidia, 輝達 otherwise).",
         ),
         click.option(
             "--sort",
@@ -87,6 +110,8 @@ def search_request(query: str | None, limit: int | None, **filters: Any) -> Sear
     until = since_option(filters["until"], "--until")
     if since and until and since >= until:
         raise QueryError(f"--since {filters['since']} is not before --until {filters['until']}")
+    if query and not filters.get("exact"):
+        query = with_other_names(query)
     return SearchQuery(
         text=query,
         topic=filters["topic"],

@@ -109,8 +109,11 @@ def compose(
             continue
         first = first_articles.get(row["story_id"]) if row["story_id"] else None
         follow_up_to = clean(first["title"]) if row["is_follow_up"] and first and first["id"] != row["id"] else None
-        moment = row["published_at"] or row["first_seen_at"]
-        date = datetime.fromisoformat(moment.replace("Z", "+00:00")).astimezone(local).strftime("%Y-%m-%d %H:%M")
+        if row.get("published_precision") in ("day", "month") and row.get("published_date"):
+            date = row["published_date"]  # the day as the page states it, never shifted by a zone
+        else:
+            moment = row["published_at"] or row["first_seen_at"]
+            date = datetime.fromisoformat(moment.replace("Z", "+00:00")).astimezone(local).strftime("%Y-%m-%d %H:%M")
         item = Item(
             id=row["id"],
             title=clean(row["title"]) or "(untitled)",

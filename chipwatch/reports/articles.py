@@ -108,7 +108,8 @@ def _table(rows: Sequence[dict[str, Any]], stream: TextIO, query: str | None = N
             f"{fit(topics, 25)} {fit(row.get('title') or '(untitled)', title_width).rstrip()}\n"
         )
         passage = snippet(row.get("text") or row.get("excerpt"), terms, width=min(width - 8, 200), mark=mark)
-        if passage:
+        if passage and display_width(passage) > width - 6:
+            passage = fit(passage, width - 6).rstrip()  # Chinese characters take two columns each
             stream.write(f"      {passage}\n")
 
 
