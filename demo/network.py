@@ -90,7 +90,11 @@ class Network:
         ]
 
 
-OVERRIDABLE = {"encoding", "declared_charset", "charset_header", "jsonld", "opengraph", "time_tag"}
+OVERRIDABLE = {"encoding", "declared_charset", "charset_header", "jsonld", "opengraph", "time_tag", "date_style"}
+# Traps real pages set for extractors, switched on per article (see render.py): html_lang (a region tag such
+# as en-GB), meta_date = "compact" (ISO 8601's basic format), title_trap (entities and the site's name in
+# og:title), widgets (a big recommendation and comment block, as portals have).
+OVERRIDABLE |= {"html_lang", "meta_date", "title_trap", "widgets"}
 
 
 def load_network(manifest: Path = MANIFEST) -> Network:

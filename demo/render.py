@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from demo.network import Article, Network, Outlet
 
@@ -38,10 +39,10 @@ _environment = Environment(
 )
 
 
-def visible_date(moment: datetime, outlet: Outlet) -> str:
-    """The date as the outlet prints it on the page, in its own timezone."""
+def visible_date(moment: datetime, outlet: Outlet, style: str | None = None) -> str:
+    """The date as the outlet prints it on the page (or in an article's own style), in its own timezone."""
     local = moment.astimezone(ZoneInfo(outlet.timezone))
-    style = outlet.date_style
+    style = style or outlet.date_style
     if style == "us":
         return f"{local:%b}. {local.day}, {local:%Y} {local.strftime('%I:%M %p').lstrip('0')} ET"
     if style == "uk":
@@ -52,6 +53,10 @@ def visible_date(moment: datetime, outlet: Outlet) -> str:
         return f"{local:%Y/%m/%d %H:%M}"
     if style == "date-only":
         return f"{local:%m/%d/%Y}"
+    if style == "uk-numeric":  # day first, as British sites print it: 04/12/2025 is 4 December
+        return f"{local:%d/%m/%Y %H:%M} {local.tzname()}"
+    if style == "cn-date-only":
+        return f"{local:%Y年%m月%d日}"
     return f"{local:%Y-%m-%d %H:%M}"
 
 
@@ -75,10 +80,14 @@ def render_article(network: Network, article: Article, base: str) -> tuple[bytes
         "outlet": outlet,
         "article": article,
         "url": url,
-        "html_lang": {"zh-Hans": "zh-CN", "zh-Hant": "zh-TW"}.get(article.lang, article.lang),
+        "html_lang": article.overrides.get("html_lang")
+        or {"zh-Hans": "zh-CN", "zh-Hant": "zh-TW"}.get(article.lang, article.lang),
         "charset": article.setting(outlet, "declared_charset"),
-        "date_text": visible_date(article.published, outlet),
-        "iso_date": article.published.isoformat(),
+        "date_text": visible_date(article.published, outlet, article.setting(outlet, "date_style")),
+        "iso_date": _meta_date(article),
+        "og_title": _og_title(article, outlet),
+        "site_name": outlet.name if article.overrides.get("title_trap") else None,
+        "widgets": _widgets(network, article) if article.overrides.get("widgets") else None,
         "time_tag": article.setting(outlet, "time_tag"),
         "opengraph": article.setting(outlet, "opengraph"),
         "jsonld": _json_ld(article, outlet, url) if article.setting(outlet, "jsonld") else None,
@@ -94,6 +103,29 @@ def render_article(network: Network, article: Article, base: str) -> tuple[bytes
     if article.setting(outlet, "charset_header"):
         content_type += f"; charset={encoding}"
     return body, content_type
+
+
+def _meta_date(article: Article) -> str:
+    if article.overrides.get("meta_date") == "compact":
+        return article.published.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return article.published.isoformat()
+
+
+def _og_title(article: Article, outlet: Outlet) -> str:
+    """og:title as the page writes it; with title_trap, punctuation as numeric entities (escaped once
+    more when the template writes it, as careless sites do) and the site's name after a separator."""
+    if not article.overrides.get("title_trap"):
+        return article.title
+    entities = "".join(f"&#{ord(c)};" if c in ":?!'’,&" else c for c in article.title)
+    return Markup(escape(entities) + " | " + escape(outlet.name))
+
+
+def _widgets(network: Network, article: Article) -> dict[str, list[tuple[str, str]]]:
+    """A portal's blocks around an article: many recommended headlines and many comments (fiction)."""
+    others = [a for a in network.articles if a.lang == article.lang and a.id != article.id and not a.members_only]
+    recommended = [(f"为您推荐：{a.title}", a.path) for a in others[:30]] * 2
+    comments = [(f"网友{n:03d}", f"这是一条虚构的评论，第{n}条，说说对这件事的看法。") for n in range(40)]
+    return {"recommended": recommended, "comments": comments}
 
 
 def _json_ld(article: Article, outlet: Outlet, url: str) -> str:

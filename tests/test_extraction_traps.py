@@ -77,3 +77,15 @@ def test_titles_lose_entities_and_site_suffixes():
             assert title is not None and "&#" not in title and "&raquo;" not in title and "’" in title
         else:
             assert title == expected, (tags, title)
+
+
+def test_the_demo_traps_are_extracted_whole(network):
+    from demo.render import render_article
+
+    for article_id in ("hx-h200", "cl-location-verification"):
+        article = next(a for a in network.articles if a.id == article_id)
+        body, content_type = render_article(network, article, "http://127.0.0.1:8765")
+        page = extract_page(body, "http://127.0.0.1:8765" + article.path, content_type=content_type)
+        assert page.title == article.title  # entities decoded, " | The Circuit Ledger" taken off
+        assert article.paragraphs[0][:15] in page.text and article.paragraphs[-1][:15] in page.text
+        assert "为您推荐" not in page.text and "网友001" not in page.text
