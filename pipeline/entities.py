@@ -223,3 +223,19 @@ def other_names(term: str) -> tuple[str, ...]:
     if not names:
         return ()
     return (term, *[name for name in names if name != key])
+
+
+def with_other_names(query: str) -> str:
+    """A search query with every word or phrase that names a known entity widened to all its names:
+    英伟达 -> ("英伟达" OR "nvidia" OR "辉达" ...). Operators, parentheses and prefix searches stay as typed."""
+    from storage.fts import OPERATORS, QUERY_TOKEN
+
+    parts = []
+    for token in QUERY_TOKEN.findall(query):
+        plain = token not in ("(", ")") and token not in OPERATORS and not token.endswith("*")
+        names = other_names(token.strip('"')) if plain else ()
+        if len(names) > 1:
+            parts.append("(" + " OR ".join('"' + name.replace('"', "") + '"' for name in names) + ")")
+        else:
+            parts.append(token)
+    return " ".join(parts)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pipeline.classify import TOPIC_IDS
 from pipeline.dates import to_utc_iso
+from pipeline.entities import with_other_names
 from storage import open_database
 from storage.fts import facets, index_text
 from storage.search import SearchQuery, search
@@ -150,6 +151,7 @@ def scenarios(seed: int = 11, per: int = 40) -> list[tuple[str, list[SearchQuery
     common = ["Nvidia", "H200", "export", "Commerce"]
     rare = ["SAMR", "smuggling", "Ascend", "antitrust"]
     chinese = ["英伟达", "出口管制", "反垄断", "昇腾", "海关"]
+    traditional = ["輝達", "英偉達", "海關", "華為", "晶片"]  # folded to one script, widened to other names
     return [
         (
             "full text + topic + date, first 50",
@@ -175,6 +177,13 @@ def scenarios(seed: int = 11, per: int = 40) -> list[tuple[str, list[SearchQuery
         (
             "Chinese word + language + 90 days",
             [SearchQuery(text=rng.choice(chinese), lang="zh", since=window(90), limit=50) for _ in range(per)],
+        ),
+        (
+            "Traditional name + its other names + language + 90 days",
+            [
+                SearchQuery(text=with_other_names(rng.choice(traditional)), lang="zh", since=window(90), limit=50)
+                for _ in range(per)
+            ],
         ),
         ("common word, no filter", [SearchQuery(text=rng.choice(common), limit=50) for _ in range(per)]),
         (

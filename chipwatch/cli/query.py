@@ -33,24 +33,6 @@ COUNTRY_NOT_LANGUAGE = {
 }
 
 
-def with_other_names(query: str) -> str:
-    """The query with every word or phrase that names a known entity widened to all its names:
-    英伟达 -> (英伟达 OR "nvidia" OR "辉达" ...). Operators, parentheses and prefix searches stay as typed."""
-    from pipeline.entities import other_names
-    from storage.fts import OPERATORS, QUERY_TOKEN
-
-    parts = []
-    for token in QUERY_TOKEN.findall(query):
-        names = (
-            () if token in ("(", ")") or token in OPERATORS or token.endswith("*") else other_names(token.strip('"'))
-        )
-        if len(names) > 1:
-            parts.append("(" + " OR ".join('"' + name.replace('"', "") + '"' for name in names) + ")")
-        else:
-            parts.append(token)
-    return " ".join(parts)
-
-
 def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The filters search and export share."""
     options = [
@@ -111,6 +93,8 @@ def search_request(query: str | None, limit: int | None, **filters: Any) -> Sear
     if since and until and since >= until:
         raise QueryError(f"--since {filters['since']} is not before --until {filters['until']}")
     if query and not filters.get("exact"):
+        from pipeline.entities import with_other_names
+
         query = with_other_names(query)
     return SearchQuery(
         text=query,

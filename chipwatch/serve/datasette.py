@@ -42,6 +42,8 @@ ARTICLE_COLUMNS = {
     "story_id": "the story thread it belongs to (stories.id)",
     "duplicate_of": "unused: copies live in the copies table",
     "is_follow_up": "1 when it follows up an earlier article of its story",
+    "published_date": "the day as the page states it (YYYY-MM-DD; YYYY-MM for a month), never shifted by a zone",
+    "published_precision": "how precise the page's date is: second, minute, day or month",
 }
 
 CANNED_QUERIES: dict[str, dict[str, Any]] = {
