@@ -109,9 +109,22 @@ def fts_query(query: str) -> str:
     CJK run becomes a phrase of bigrams. A single CJK character matches as a prefix.
     """
     parts: list[str] = []
+
+    def add(part: str) -> None:
+        # FTS5 joins bare phrases with an implicit AND, but not a parenthesised group: say AND outright.
+        if (
+            part not in (")",)
+            and part not in OPERATORS
+            and parts
+            and parts[-1] not in ("(",)
+            and parts[-1] not in OPERATORS
+        ):
+            parts.append("AND")
+        parts.append(part)
+
     for token in QUERY_TOKEN.findall(query):
         if token in ("(", ")") or token in OPERATORS:
-            parts.append(token)
+            add(token)
             continue
         prefix = token.endswith("*") and not token.startswith('"')
         words = token.strip('"').rstrip("*") if prefix else token.strip('"')
@@ -123,7 +136,7 @@ def fts_query(query: str) -> str:
                 pieces.append(chunk.replace('"', '""'))
         phrase = '"' + " ".join(pieces) + '"'
         single_cjk = len(words) == 1 and bool(CJK_RUN.fullmatch(words))
-        parts.append(phrase + ("*" if prefix or single_cjk else ""))
+        add(phrase + ("*" if prefix or single_cjk else ""))
     if not any(part not in ("(", ")") and part not in OPERATORS for part in parts):
         return ""
     return f"{TEXT_COLUMNS} : (" + " ".join(parts) + ")"

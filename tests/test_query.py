@@ -200,3 +200,8 @@ def test_a_name_finds_the_entitys_other_names_unless_exact(demo_db):
     exact = {row["id"] for row in search_json(demo_db, "英伟达", "--exact")}
     assert exact and exact < nvidia
     assert {row["lang"] for row in search_json(demo_db, "英伟达", "--exact")} <= {"zh-Hans", "zh-Hant"}
+    # Several names in one query, mixed scripts and languages: each widened, all of them required.
+    mixed = search_json(demo_db, "輝達 Nvidia H200")
+    assert mixed and {row["id"] for row in mixed} <= nvidia
+    assert search_json(demo_db, "ชิป") == []  # a script nothing is written in: simply nothing found
+    assert search_json(demo_db, "芯")  # one Chinese character matches as a prefix, in both scripts
