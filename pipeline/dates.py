@@ -89,7 +89,6 @@ DAY_FIRST_LANGS = {
 DAY_FIRST_REGIONS = {"gb", "uk", "au", "nz", "ie", "in", "za", "sg", "hk", "my", "eu", "de", "fr", "es", "it", "nl"}
 DAY_FIRST_REGIONS |= {"be", "ch", "at", "pt", "pl", "se", "dk", "no", "fi", "ru", "br", "ar", "mx", "tr"}
 
-DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 PRECISIONS = ("second", "minute", "day", "month")  # finest first
 
@@ -184,18 +183,6 @@ def finest(*candidates: str | None, default_timezone: str = "UTC") -> str | None
         elif stated.has_time and stated.day.startswith(first.day):
             return candidate
     return chosen
-
-
-def more_precise(listed: str | None, printed: str | None) -> str | None:
-    """The listed date (a feed's, the page's metadata), unless it is a bare day and the page prints a time
-    on that same day."""
-    if not listed or not printed:
-        return listed or printed
-    if DATE_ONLY.match(listed.strip()) and not DATE_ONLY.match(printed.strip()):
-        moment = parse_date(printed)
-        if moment is not None and moment.date().isoformat() == listed.strip()[:10]:
-            return printed
-    return listed
 
 
 def time_on_day(text: str, day: str) -> str | None:
