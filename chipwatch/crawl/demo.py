@@ -117,7 +117,7 @@ def format_report(report: DemoReport) -> str:
         f"  {cw} --db {report.db} search --topic china-response --format json",
         f"  {cw} --db {report.db} show 3",
         f"  {cw} --db {report.db} stories",
-        f"  CHIPWATCH_SOURCES={DEMO_SOURCES} {cw} --db {report.db} sources",
+        f"  {cw} --db {report.db} sources        # each source's health, from the database",
         f"  {cw} --db {report.db} serve          # Datasette on http://127.0.0.1:8001/",
         # The demo's items were first stored just now: tomorrow's digest is the one that carries them.
         f"  {cw} --db {report.db} digest --to you@example.org --date {tomorrow} --preview",
