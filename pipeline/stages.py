@@ -12,7 +12,7 @@ import asyncio
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -25,7 +25,6 @@ from pipeline.classify import Classifier, load_classifier
 from pipeline.crawl_storage import CrawlStorage
 from pipeline.extract import ExtractedPage, extract_page
 from pipeline.items import ArticleItem
-from pipeline.linear import load_linear
 from pipeline.signals import fetch_failed
 
 if TYPE_CHECKING:
@@ -41,23 +40,18 @@ class DatabaseStage:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.db: Database | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DatabaseStage:
         return cls(crawler)
 
     def open_spider(self) -> None:
-        self.db = CrawlStorage.connection(self.crawler)
-
-    def close_spider(self) -> None:
-        self.db = None  # the connection is the run recorder's to close
+        CrawlStorage.connection(self.crawler)  # a crawl without a database fails here, at its start
 
     @property
     def conn(self) -> Database:
-        if self.db is None:
-            self.db = CrawlStorage.connection(self.crawler)
-        return self.db
+        """The process's connection; the run recorder opens and closes it."""
+        return CrawlStorage.connection(self.crawler)
 
 
 class ExtractStage:
@@ -143,9 +137,28 @@ class DedupeStage(DatabaseStage):
         return process.find_duplicate(self.conn, item)
 
 
-def _model_path(crawler: Crawler) -> Path | None:
+def crawl_classifier(crawler: Crawler) -> Classifier:
+    """The classifier the crawl's settings name, loaded once per process (every source crawled in it shares
+    it; a model file that changed on disk is loaded again)."""
+    topics = crawler.settings.get("CHIPWATCH_TOPICS")
+    if not topics:
+        raise ConfigError("the crawl has no topics file: set CHIPWATCH_TOPICS ([classify] topics)")
     model = crawler.settings.get("CHIPWATCH_MODEL")
-    return Path(model) if model else None
+    paths = (Path(topics), Path(model) if model else None)
+    return _load_classifier(*paths, *(_stamp(path) for path in paths))
+
+
+def _stamp(path: Path | None) -> tuple[int, int] | None:
+    try:
+        stat = path.stat() if path is not None else None
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size) if stat is not None else None
+
+
+@lru_cache(maxsize=4)
+def _load_classifier(topics: Path, model: Path | None, *_stamps: object) -> Classifier:
+    return load_classifier(topics, model)
 
 
 class ClassifyStage:
@@ -156,10 +169,7 @@ class ClassifyStage:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ClassifyStage:
-        topics = crawler.settings.get("CHIPWATCH_TOPICS")
-        if not topics:
-            raise ConfigError("the crawl has no topics file: set CHIPWATCH_TOPICS ([classify] topics)")
-        return cls(load_classifier(Path(topics), _model_path(crawler)))
+        return cls(crawl_classifier(crawler))
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
         return process.tag(self.classifier, item)
@@ -184,9 +194,7 @@ class StoryStage(DatabaseStage):
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
-        model = _model_path(crawler)
-        linear = load_linear(model) if model else None
-        self.stories = process.StoryModel(linear.idf, linear.entity_idf) if linear is not None else process.StoryModel()
+        self.stories = process.StoryModel.of(crawl_classifier(crawler))
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
         return process.group(self.conn, self.stories, item)

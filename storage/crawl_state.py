@@ -116,6 +116,11 @@ def entries_waiting(db: sqlite_utils.Database, source: str, now: str) -> set[str
     return {row[0] for row in rows}
 
 
+def failed_entry_urls(db: sqlite_utils.Database, source: str) -> set[str]:
+    """Every URL the source has in failed_entries (waiting, given up or blocked)."""
+    return {row[0] for row in db.execute("SELECT url FROM failed_entries WHERE source = ?", [source])}
+
+
 def clear_failed_entries(db: sqlite_utils.Database, source: str, urls: Iterable[str]) -> None:
     """The entries' pages were stored after all."""
     with transaction(db) as conn:

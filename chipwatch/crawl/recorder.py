@@ -21,6 +21,7 @@ from pipeline.stages import DuplicateItem
 from storage.crawl_runs import finish_run, record_error, start_run
 from storage.crawl_state import (
     clear_failed_entries,
+    failed_entry_urls,
     mark_sitemaps_read,
     record_blocked,
     record_failed_entry,
@@ -61,6 +62,7 @@ class CrawlRunRecorder:
         self.run_id: int | None = None
         self.source = ""
         self.fatal_error: str | None = None
+        self.failed_urls: set[str] = set()  # the source's entries in failed_entries: what a stored page clears
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlRunRecorder:
@@ -83,6 +85,7 @@ class CrawlRunRecorder:
         if source is not None and not self.crawler.settings.getbool("CHIPWATCH_SOURCES_SYNCED"):
             sync_sources(self.db, [source.row()], utc_now_iso())  # `scrapy crawl`, which syncs nothing itself
         self.run_id = start_run(self.db, self.source, utc_now_iso())
+        self.failed_urls = failed_entry_urls(self.db, self.source)
         self.stats.set_value("chipwatch/run_id", self.run_id)
         for name in COUNTS:
             self.stats.set_value(f"chipwatch/{name}", 0)
@@ -96,10 +99,14 @@ class CrawlRunRecorder:
 
     def item_scraped(self, item: Any, response: Response, spider: Spider) -> None:
         self._add(STORE_STATUS_COUNT.get(getattr(item, "store_status", None) or "", "items_unchanged"))
-        if self.db is not None and response is not None:
-            # A page that failed on an earlier run is stored now: no longer waiting for another try.
+        if self.db is not None and response is not None and self.failed_urls:
+            # A page that failed before is stored now: no longer waiting for another try. Only such pages
+            # cost a write here; the rest of the crawl's items pass by the set.
             named = (response.request.meta.get("redirect_urls") if response.request is not None else None) or []
-            clear_failed_entries(self.db, self.source, {response.url, getattr(item, "url", None) or "", *named[:1]})
+            cleared = {response.url, getattr(item, "url", None) or "", *named[:1]} & self.failed_urls
+            if cleared:
+                clear_failed_entries(self.db, self.source, cleared)
+                self.failed_urls -= cleared
 
     def item_dropped(self, item: Any, response: Response, exception: BaseException, spider: Spider) -> None:
         self._add("items_dropped")
@@ -131,6 +138,7 @@ class CrawlRunRecorder:
             backoff = timedelta(seconds=settings.getfloat("CHIPWATCH_ENTRY_RETRY_AFTER", 3600.0))
             attempts = settings.getint("CHIPWATCH_ENTRY_ATTEMPTS", 5)
             record_failed_entry(self.db, self.source, url, title, kind, message, datetime.now(UTC), backoff, attempts)
+            self.failed_urls.add(url)
 
     def _error(self, url: str | None, kind: str, message: str) -> None:
         self._add("errors")
