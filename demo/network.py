@@ -8,6 +8,7 @@ from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 MANIFEST = Path(str(files("demo").joinpath("manifest.toml")))
 DEFAULT_BASE = "http://127.0.0.1:8765"
@@ -92,7 +93,8 @@ class Network:
 
 OVERRIDABLE = {"encoding", "declared_charset", "charset_header", "jsonld", "opengraph", "time_tag", "date_style"}
 # Traps real pages set for extractors, switched on per article (see render.py): html_lang (a region tag such
-# as en-GB), meta_date = "compact" (ISO 8601's basic format), title_trap (entities and the site's name in
+# as en-GB), meta_date = "compact" (ISO 8601's basic format) or "utc" (the moment in UTC while the page
+# prints its local time), title_trap (entities and the site's name in
 # og:title), widgets (a big recommendation and comment block, as portals have).
 OVERRIDABLE |= {"html_lang", "meta_date", "title_trap", "widgets"}
 
@@ -144,6 +146,8 @@ def _paragraphs(entry: dict[str, Any], raw: dict[str, dict[str, Any]]) -> tuple[
 
 
 def _path(outlet: Outlet, entry: dict[str, Any], slug: str, number: int, published: datetime) -> str:
+    # Outlets date their URLs in their own time, as they print the date.
+    published = published.astimezone(ZoneInfo(outlet.timezone))
     if entry.get("members_only"):
         return f"/members/{outlet.id}/{slug}.html"
     if outlet.url_style == "dated":

@@ -106,8 +106,13 @@ def render_article(network: Network, article: Article, base: str) -> tuple[bytes
 
 
 def _meta_date(article: Article) -> str:
-    if article.overrides.get("meta_date") == "compact":
+    """The machine-readable date: the moment with its offset, or a trap's form of it (compact ISO; UTC,
+    as many sites write it while printing their own local time)."""
+    style = article.overrides.get("meta_date")
+    if style == "compact":
         return article.published.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    if style == "utc":
+        return article.published.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return article.published.isoformat()
 
 
@@ -133,7 +138,7 @@ def _json_ld(article: Article, outlet: Outlet, url: str) -> str:
         "@context": "https://schema.org",
         "@type": "NewsArticle",
         "headline": article.title,
-        "datePublished": article.published.isoformat(),
+        "datePublished": _meta_date(article),
         "inLanguage": article.lang,
         "mainEntityOfPage": url,
         "publisher": {"@type": "Organization", "name": outlet.name},

@@ -16,6 +16,7 @@ from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
 from pipeline.dates import day_first_for, finest, in_iso_order, parse_date, read_date, time_on_day
+from pipeline.day_shown import day_shown
 from pipeline.encoding import decode_bytes
 from pipeline.language import detect_language
 from pipeline.metadata import PageMetadata, read_metadata
@@ -72,6 +73,7 @@ class ExtractedPage:
     text: str | None = None
     authors: list[str] = field(default_factory=list)
     published: str | None = None  # as the page writes it; None when the markup does not say
+    day_shown: str | None = None  # the day the page prints for that moment, when it is another day
     updated: str | None = None
     text_date: str | None = None  # a date found in the visible text, a last resort
     lang: str | None = None
@@ -119,6 +121,9 @@ def extract_page(
         result.text_date = in_iso_order(printed, day_first) if printed else None
         # Metadata that gives only the day ("2019-06-15") loses to a printed time on that day.
         result.published = finest(result.published, result.text_date) if result.published else None
+    elif stated is not None and not result.problem:
+        updated = read_date(metadata.updated)
+        result.day_shown = day_shown(tree, url, stated.moment, updated.moment if updated else None)
     if result.text or result.title:
         result.lang = detect_language(f"{result.title or ''}\n{result.text or ''}", metadata.lang, lang_hint)
     return result

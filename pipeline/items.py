@@ -39,6 +39,7 @@ class ArticleItem:
     text: str | None = None
     authors: list[str] = field(default_factory=list)
     published_raw: str | None = None
+    day_shown: str | None = None  # the day the page prints for published_raw's moment, when not its own
     updated_raw: str | None = None
     lang: str | None = None
     canonical_url: str | None = None

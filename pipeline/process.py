@@ -18,6 +18,7 @@ from sqlite_utils import Database
 
 from pipeline.classify import Classification, Classifier, classify
 from pipeline.dates import Stated, finest, is_future, parse_date, read_date, to_utc_iso
+from pipeline.day_shown import local_days
 from pipeline.entities import extract_entities
 from pipeline.extract import ExtractedPage
 from pipeline.grouping import assign_story, find_copy, fingerprint_record
@@ -90,7 +91,7 @@ def apply_extraction(item: ArticleItem, page: ExtractedPage) -> list[str]:
     item.body_extracted = bool(page.text)
     item.authors = page.authors or clean_authors(item.feed_authors or [])
     zone = item.source_timezone or "UTC"
-    item.published_raw = finest(page.published, item.feed_published, page.text_date, default_timezone=zone)
+    item.published_raw, item.day_shown = page_published(page, zone, item.feed_published)
     item.updated_raw = page.updated
     item.lang = page.lang if page.lang and page.lang != "und" else normalise_lang(item.source_lang)
     item.canonical_url = choose_canonical(item.url, page.canonical_url)
@@ -118,15 +119,9 @@ def from_entry(item: ArticleItem) -> ArticleItem:
 def normalise(item: ArticleItem) -> ArticleItem:
     """Dates as UTC ISO 8601, clean whitespace, a summary and a content hash."""
     zone = item.source_timezone or "UTC"
-    stated = _stated(item.published_raw, zone)
-    if stated is not None:
-        item.published_at, item.published_date, item.published_precision = (
-            stated.utc_iso(),
-            stated.day,
-            stated.precision,
-        )
-    else:
-        item.published_at = item.published_date = item.published_precision = None
+    item.published_at, item.published_date, item.published_precision = publication(
+        item.published_raw, item.day_shown, zone
+    )
     updated = _stated(item.updated_raw, zone)
     item.updated_at = updated.utc_iso() if updated is not None else None
     item.title = clean_line(item.title)
@@ -161,6 +156,30 @@ def clean_text(value: str | None) -> str | None:
     lines = [" ".join(CONTROL_CHARS.sub("", line).split()) for line in value.splitlines()]
     text = "\n".join(line for line in lines if line)
     return text or None
+
+
+def default_zone(lang: str | None) -> str:
+    """The zone of a page's dates written without one, when no source says: Chinese pages are most
+    likely in Beijing time, others are read as UTC."""
+    return "Asia/Shanghai" if (lang or "").startswith("zh") else "UTC"
+
+
+def page_published(page: ExtractedPage, zone: str, feed_published: str | None = None) -> tuple[str | None, str | None]:
+    """The page's publication date as written (its metadata, else the feed's, else the printed one) and
+    the day the page shows for it when that is another day (see pipeline/day_shown.py)."""
+    raw = finest(page.published, feed_published, page.text_date, default_timezone=zone)
+    return raw, page.day_shown if raw is not None and raw == page.published else None
+
+
+def publication(raw: str | None, day_shown: str | None, zone: str) -> tuple[str | None, str | None, str | None]:
+    """published_at (UTC), published_date (the day as the page states or shows it) and precision; three
+    Nones when the date cannot be read or lies in the future. A shown day replaces the stated one only for
+    a moment that falls on it somewhere: it is about a moment, never about a day or a month as stated."""
+    stated = _stated(raw, zone)
+    if stated is None:
+        return None, None, None
+    day = day_shown if day_shown and stated.has_time and day_shown in local_days(stated.moment) else stated.day
+    return stated.utc_iso(), day, stated.precision
 
 
 def _stated(value: str | None, zone: str) -> Stated | None:

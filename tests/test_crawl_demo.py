@@ -103,6 +103,21 @@ def test_published_dates_and_languages_match_the_manifest(crawled, network):
     assert wrong_langs == []
 
 
+def test_the_stored_day_is_the_day_each_outlet_printed(crawled, network):
+    """published_date is the publication day in the outlet's own time, whatever zone its metadata uses
+    (UTC metadata on Beijing-morning and Chicago-evening pages among them)."""
+    from zoneinfo import ZoneInfo
+
+    stored = stored_by_url(crawled)
+    wrong = []
+    for article in expected(network):
+        row = stored[canonical_url(crawled["base"] + article.path)]
+        local_day = article.published.astimezone(ZoneInfo(network.outlets[article.outlet].timezone)).date()
+        if row["published_date"] != local_day.isoformat():
+            wrong.append((article.id, row["published_date"], local_day.isoformat()))
+    assert wrong == []
+
+
 def test_titles_and_bodies_are_the_articles_not_the_page_chrome(crawled, network):
     stored = stored_by_url(crawled)
     squeeze = "".join

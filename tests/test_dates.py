@@ -86,3 +86,72 @@ def test_a_british_page_reads_its_numeric_date_day_first():
     html = PAGE.format(lang="en-GB", meta="", printed="10/02/2020", text=TEXT)
     page = extract_page(html.encode(), "https://www.example.co.uk/news/h200")
     assert read_date(finest(page.published, page.text_date)).day == "2020-02-10"
+
+
+# -- the day a page shows for a moment its metadata gives in UTC (pipeline/day_shown.py) ---------------------
+
+
+def _shown(body: str, url: str, published: str, updated: str | None = None) -> str | None:
+    from lxml import html as lxml_html
+
+    from pipeline.dates import read_date
+    from pipeline.day_shown import day_shown
+
+    moment = read_date(published)
+    later = read_date(updated) if updated else None
+    assert moment is not None
+    return day_shown(lxml_html.fromstring(body), url, moment.moment, later.moment if later else None)
+
+
+SHOWN_PAGE = (
+    "<html><body><header><span class='date'>{masthead}</span></header><h1>Fictional headline</h1>{byline}</body></html>"
+)
+
+
+def test_a_printed_local_time_gives_the_day_of_a_utc_moment():
+    # 02:24Z on the 19th is 9:24 pm on the 18th in New York: the clock says so, whatever the zone's name.
+    byline = "<p class='byline'><time>Dec 18, 2025 at 9:24 pm ET</time></p>"
+    assert (
+        _shown(SHOWN_PAGE.format(masthead="", byline=byline), "https://x.example/a", "2025-12-19T02:24:00Z")
+        == "2025-12-18"
+    )
+    # Beijing's morning: 2025年12月15日 07:30 is 23:30Z the day before.
+    byline = "<div class='info'><span class='pubtime'>2025年12月15日 07:30</span></div>"
+    assert (
+        _shown(SHOWN_PAGE.format(masthead="", byline=byline), "https://x.example/a", "2025-12-14T23:30:00Z")
+        == "2025-12-15"
+    )
+    # The clock of the update ("Updated 10:01 pm PST") gives the offset when it is the metadata's update.
+    byline = "<span class='timestamp'>Updated 10:01 pm PST, Tuesday, December 16, 2025</span>"
+    page = SHOWN_PAGE.format(masthead="", byline=byline)
+    assert _shown(page, "https://x.example/a", "2025-12-17T05:57:50Z", "2025-12-17T06:01:20Z") == "2025-12-16"
+
+
+def test_the_url_day_counts_when_the_moment_falls_on_it_somewhere():
+    page = SHOWN_PAGE.format(masthead="", byline="")
+    assert _shown(page, "https://x.example/2025/12/18/story/", "2025-12-19T02:34:30Z") == "2025-12-18"
+    # A URL day the moment cannot fall on in any zone is about something else.
+    assert _shown(page, "https://x.example/2025/12/11/story/", "2025-12-19T02:34:30Z") is None
+
+
+def test_no_day_is_taken_without_evidence_of_the_same_instant():
+    # A masthead's date (no clock), a clock that is no whole offset away, the moment's own day: nothing.
+    masthead = SHOWN_PAGE.format(masthead="December 20, 2025", byline="")
+    assert _shown(masthead, "https://x.example/a", "2025-12-19T15:00:00Z") is None
+    stray = SHOWN_PAGE.format(masthead="", byline="<span class='date'>Dec 18, 2025 4:47 pm</span>")
+    assert _shown(stray, "https://x.example/a", "2025-12-19T02:24:00Z") is None
+    same = SHOWN_PAGE.format(masthead="", byline="<time>Dec 19, 2025 8:03 am ET</time>")
+    assert _shown(same, "https://x.example/a", "2025-12-19T13:03:00Z") is None
+    # Related stories in a list of links carry dates of their own.
+    related = "<ul><li><a href='/b'>Other story</a> <span class='date'>Dec 18, 2025 9:24 pm</span></li></ul>"
+    assert _shown(SHOWN_PAGE.format(masthead="", byline=related), "https://x.example/a", "2025-12-19T02:24:00Z") is None
+
+
+def test_a_shown_day_never_replaces_a_stated_day_or_month():
+    from pipeline.process import publication
+
+    assert publication("2025-12-19T02:24:00Z", "2025-12-18", "UTC") == ("2025-12-19T02:24:00Z", "2025-12-18", "second")
+    assert publication("2025-12-19", "2025-12-18", "UTC")[1] == "2025-12-19"
+    assert publication("2025-12", "2025-11", "UTC")[1] == "2025-12"
+    # A shown day the moment cannot fall on anywhere is ignored.
+    assert publication("2025-12-19T02:24:00Z", "2025-12-10", "UTC")[1] == "2025-12-19"

@@ -39,6 +39,19 @@ class Score:
 
 
 @dataclass(frozen=True)
+class DateRun:
+    """How often a date finder gives the day a labelled page shows as its publication day."""
+
+    name: str
+    right: int
+    labelled: int
+
+    @property
+    def accuracy(self) -> float:
+        return self.right / self.labelled if self.labelled else 0.0
+
+
+@dataclass(frozen=True)
 class ExtractorRun:
     name: str
     score: Score
@@ -126,6 +139,48 @@ def trafilatura_body(page: BenchmarkPage) -> str | None:
     import trafilatura
 
     return trafilatura.extract(page.html, url=page.url)
+
+
+DAY_LABELS = "benchmark-days.json"
+
+
+def load_day_labels(path: Path | None = None) -> dict[str, str]:
+    """{page id: YYYY-MM-DD}: the publication day each benchmark page shows, labelled by hand (the file
+    says how); shipped with chipwatch, the pages themselves are not."""
+    from chipwatch.resources import packaged
+
+    path = path or packaged("chipwatch.bench", "labels", DAY_LABELS)
+    return dict(json.loads(path.read_text(encoding="utf-8"))["days"])
+
+
+def chipwatch_day(page: BenchmarkPage) -> str | None:
+    """The published_date the crawl would store for the page (printed dates searched, as in a crawl)."""
+    from pipeline.extract import extract_page
+    from pipeline.process import default_zone, page_published, publication
+
+    extracted = extract_page(page.html, page.url)
+    zone = default_zone(extracted.lang)
+    return publication(*page_published(extracted, zone), zone)[1]
+
+
+def htmldate_day(page: BenchmarkPage) -> str | None:
+    """htmldate's publication day (original_date, extensive search): the reference."""
+    from htmldate import find_date
+
+    try:
+        return find_date(page.html, url=page.url or None, original_date=True, extensive_search=True)
+    except (ValueError, TypeError):
+        return None
+
+
+def run_dates(pages: list[BenchmarkPage], labels: dict[str, str]) -> list[DateRun]:
+    """htmldate and chipwatch on the labelled pages: how many get the shown day right."""
+    labelled = [page for page in pages if page.id in labels]
+    runs = []
+    for name, finder in (("htmldate", htmldate_day), ("chipwatch", chipwatch_day)):
+        right = sum(1 for page in labelled if finder(page) == labels[page.id])
+        runs.append(DateRun(name, right, len(labelled)))
+    return runs
 
 
 def run(directory: Path, limit: int | None = None) -> list[ExtractorRun]:

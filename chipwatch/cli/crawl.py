@@ -63,8 +63,8 @@ def extract(path: Path, url: str | None) -> None:
     Example:
       chipwatch extract saved/page.html.gz --url https://example.com/news/1
     """
-    from pipeline.dates import finest, read_date
     from pipeline.extract import extract_page
+    from pipeline.process import default_zone, page_published, publication
     from pipeline.urls import choose_canonical
 
     raw = path.read_bytes()
@@ -77,15 +77,14 @@ def extract(path: Path, url: str | None) -> None:
     if b"\x00" in raw[:4096] or (not head.startswith((b"<", b"\xef\xbb\xbf<")) and b"<html" not in head):
         raise ChipwatchError(f"{path}: not an HTML page (extract reads saved web pages, plain or .gz)")
     page = extract_page(raw, url or path.resolve().as_uri())
-    # A date printed without a zone is most likely in the page's own region's time.
-    zone = "Asia/Shanghai" if (page.lang or "").startswith("zh") else "UTC"
-    stated = read_date(finest(page.published, page.text_date, default_timezone=zone), zone)
+    zone = default_zone(page.lang)
+    published_at, published_date, precision = publication(*page_published(page, zone), zone)
     result = {
         "title": page.title,
         "text": page.text,
-        "published_at": stated.utc_iso() if stated else None,
-        "published_date": stated.day if stated else None,  # the day as the page states it
-        "published_precision": stated.precision if stated else None,
+        "published_at": published_at,
+        "published_date": published_date,  # the day as the page states (or shows) it
+        "published_precision": precision,
         "authors": page.authors,
         "lang": page.lang,
         "canonical_url": choose_canonical(url, page.canonical_url) if url else page.canonical_url,

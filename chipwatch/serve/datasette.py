@@ -1,8 +1,9 @@
 """Datasette on the database, read-only, described for people who browse it.
 
 The metadata (descriptions, facets, full-text search, canned queries) is built here and handed to
-Datasette with a small plugin (chipwatch/serve/plugins/) that teaches its SQLite connections
-chipwatch_match(), the same query translation `chipwatch search` uses, so Chinese words are found too.
+Datasette with a small plugin (chipwatch/serve/plugins/) that teaches its SQLite connections the query
+translation `chipwatch search` uses (for the canned search and the tables' own search box) and passages
+with the words marked, so Chinese words in either script are found and shown too.
 """
 
 from __future__ import annotations
@@ -49,10 +50,12 @@ ARTICLE_COLUMNS = {
 CANNED_QUERIES: dict[str, dict[str, Any]] = {
     "search": {
         "title": "Search (English and Chinese)",
-        "description": "Full-text search with chipwatch's rules: FTS5 syntax, Chinese words found anywhere.",
+        "description": "Full-text search with chipwatch's rules: FTS5 syntax; Chinese in either script finds "
+        "both; a known name finds its other names (英伟达, 輝達, Nvidia); the words marked in the passage.",
         "sql": (
-            "select a.id, a.moment, a.lang, a.outlet, a.title, a.topics, a.url from articles_fts f "
-            "join articles_flat a on a.id = f.rowid where articles_fts match chipwatch_match(:q) "
+            "select a.id, a.moment, a.lang, a.outlet, a.title, chipwatch_passage(t.text, :q) as passage, "
+            "a.topics, a.url from articles_fts f join articles_flat a on a.id = f.rowid "
+            "join articles t on t.id = f.rowid where articles_fts match chipwatch_match(:q) "
             "order by a.moment desc limit 200"
         ),
     },
@@ -96,8 +99,8 @@ def metadata(database_name: str) -> dict[str, Any]:
     """Datasette metadata for a chipwatch database opened under database_name."""
     tables = {
         "articles": {
-            "description": "One row per article (copies of it are in copies). Search: English words here; "
-            "Chinese with the 'search' query.",
+            "description": "One row per article (copies of it are in copies). The search box uses chipwatch's "
+            "rules (Chinese in either script, names with their other names); the 'search' query adds passages.",
             "columns": ARTICLE_COLUMNS,
             "facets": ["lang", "source", "relevant"],
             "fts_table": "articles_fts",
