@@ -143,6 +143,11 @@ class Daemon:
         log.info("scheduled %d sources in %s; digest at %s", len(sources), zone, self.options.daemon.digest_time)
 
     def run(self) -> int:
+        # Handlers first: a stop asked for while the daemon starts (systemd, Ctrl-C) stops it cleanly, with
+        # the lock released, instead of killing it between taking the lock and listening for signals.
+        signal.signal(signal.SIGTERM, self._on_stop_signal)
+        signal.signal(signal.SIGINT, self._on_stop_signal)
+        signal.signal(signal.SIGHUP, lambda *_: self.reload_requested.set())
         sources = self.prepare()
         try:
             db = open_database(self.options.storage.db)
@@ -151,9 +156,6 @@ class Daemon:
             if orphans:
                 log.warning("%d crawl runs left running by a previous process were marked failed", orphans)
             self.schedule(sources, catch_up=True)
-            signal.signal(signal.SIGTERM, self._on_stop_signal)
-            signal.signal(signal.SIGINT, self._on_stop_signal)
-            signal.signal(signal.SIGHUP, lambda *_: self.reload_requested.set())
             self.scheduler.start()
             ticks = 0
             while not self.stopping.wait(0.5):

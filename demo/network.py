@@ -32,6 +32,8 @@ class Outlet:
     time_tag: bool = False
     feed_date_style: str = "rfc822"  # rfc822 | local (e.g. "2025-12-09 14:38:10", in the outlet's zone)
     tagline: str = ""
+    # og:title ends with " | NAME" and no og:site_name says so: a name only its pages' shared pattern reveals.
+    title_suffix: bool = False
 
 
 @dataclass(frozen=True)

@@ -120,7 +120,7 @@ def _og_title(article: Article, outlet: Outlet) -> str:
     """og:title as the page writes it; with title_trap, punctuation as numeric entities (escaped once
     more when the template writes it, as careless sites do) and the site's name after a separator."""
     if not article.overrides.get("title_trap"):
-        return article.title
+        return f"{article.title} | {outlet.name}" if outlet.title_suffix else article.title
     entities = "".join(f"&#{ord(c)};" if c in ":?!'’,&" else c for c in article.title)
     return Markup(escape(entities) + " | " + escape(outlet.name))
 

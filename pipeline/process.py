@@ -25,6 +25,7 @@ from pipeline.grouping import assign_story, find_copy, fingerprint_record
 from pipeline.items import ArticleItem
 from pipeline.language import detect_language, normalise_lang
 from pipeline.metadata import clean_authors
+from pipeline.site_names import site_of, title_tail
 from pipeline.urls import choose_canonical
 from storage.articles import (
     ARTICLE_COLUMNS,
@@ -35,6 +36,7 @@ from storage.articles import (
     published_at,
     store_article,
 )
+from storage.site_names import learned_site_names, note_site_name
 
 SUMMARY_CHARS = 300
 # Far above any real article; a page of junk text is kept only this far.
@@ -190,6 +192,30 @@ def _stated(value: str | None, zone: str) -> Stated | None:
     return stated
 
 
+# -- site names ------------------------------------------------------------------------------------------------
+
+
+def drop_site_name(db: Database, item: ArticleItem) -> ArticleItem:
+    """The title without a site name learned from the site's other pages (pipeline/site_names.py)."""
+    tail = title_tail(item.title)
+    site = site_of(item.canonical_url or item.url)
+    if tail is not None and site and tail.name in learned_site_names(db, site):
+        item.title = tail.head
+    return item
+
+
+def learn_site_name(db: Database, item: ArticleItem) -> ArticleItem:
+    """Count a new article's trailing title segment for its site; when enough pages share it, it is the
+    site's name: off this title and the site's stored ones."""
+    tail = title_tail(item.title)
+    site = site_of(item.canonical_url or item.url)
+    if item.store_status != "new" or item.article_id is None or tail is None or not site:
+        return item
+    if note_site_name(db, site, tail.name, tail.suffix, item.article_id, utc_stamp()):
+        item.title = tail.head
+    return item
+
+
 # -- copies ----------------------------------------------------------------------------------------------------
 
 
@@ -294,8 +320,10 @@ def utc_stamp() -> str:
 def process_article(context: Context, item: ArticleItem) -> ArticleItem:
     """Every step after extraction, in the crawl's order."""
     normalise(item)
+    drop_site_name(context.db, item)
     find_duplicate(context.db, item)
     tag(context.classifier, item)
     name_entities(item)
     store(context.db, item)
+    learn_site_name(context.db, item)
     return group(context.db, context.stories, item)

@@ -121,6 +121,13 @@ class NormaliseStage:
         return process.normalise(item)
 
 
+class SiteNameStage(DatabaseStage):
+    """Titles without the site's name, where the site's stored pages taught it (pipeline/site_names.py)."""
+
+    def process_item(self, item: ArticleItem) -> ArticleItem:
+        return process.drop_site_name(self.conn, item)
+
+
 class DedupeStage(DatabaseStage):
     """One article per canonical URL in a crawl; pages that copy a stored article (the same text, or a
     syndicated version with small edits) become copies of it instead of articles of their own."""
@@ -187,6 +194,13 @@ class StoreStage(DatabaseStage):
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
         return process.store(self.conn, item)
+
+
+class LearnSiteNameStage(DatabaseStage):
+    """A new article's trailing title segment counted for its site; shared by enough pages, it is learned."""
+
+    def process_item(self, item: ArticleItem) -> ArticleItem:
+        return process.learn_site_name(self.conn, item)
 
 
 class StoryStage(DatabaseStage):

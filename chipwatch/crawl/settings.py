@@ -9,10 +9,12 @@ from chipwatch.config import Options
 ITEM_PIPELINES = {
     "pipeline.stages.ExtractStage": 100,
     "pipeline.stages.NormaliseStage": 200,
+    "pipeline.stages.SiteNameStage": 250,
     "pipeline.stages.DedupeStage": 300,
     "pipeline.stages.ClassifyStage": 400,
     "pipeline.stages.EntitiesStage": 450,
     "pipeline.stages.StoreStage": 500,
+    "pipeline.stages.LearnSiteNameStage": 550,
     "pipeline.stages.StoryStage": 600,
 }
 

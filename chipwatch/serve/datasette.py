@@ -130,6 +130,7 @@ def metadata(database_name: str) -> dict[str, Any]:
         "coverage_by_day": {"description": "Articles per day and language."},
         "digests": {"description": "Daily digests: one per reader per day.", "facets": ["status"]},
         "labels": {"description": "Readers' corrections of the classifier."},
+        "site_names": {"description": "Sites' names learned from the segment their headlines share (3+ pages)."},
     }
     hidden = ["minhash_signatures", "minhash_bands", "article_profiles", "schedule_state", "migrations"]
     for name in hidden:

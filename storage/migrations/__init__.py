@@ -1,0 +1,71 @@
+"""Named, ordered schema migrations, one module each (mNNNN_name.py, with one function, migrate). Each runs
+once, inside a transaction, and is recorded in `migrations`.
+
+Add a migration as a new module appended to MIGRATIONS; never edit one that has shipped. A migration calls
+no code of today's (no chipwatch module): it must do what it did when it shipped, whatever changes later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import sqlite_utils
+
+from storage.migrations import (
+    m0001_initial,
+    m0002_labels,
+    m0003_stories,
+    m0004_schedule,
+    m0005_digests,
+    m0006_publishers,
+    m0007_views,
+    m0008_fts_facets,
+    m0009_resume,
+    m0010_stated_dates,
+    m0011_fts_one_script,
+    m0012_site_names,
+)
+
+MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
+    ("0001_initial", m0001_initial.migrate),
+    ("0002_labels", m0002_labels.migrate),
+    ("0003_stories", m0003_stories.migrate),
+    ("0004_schedule", m0004_schedule.migrate),
+    ("0005_digests", m0005_digests.migrate),
+    ("0006_publishers", m0006_publishers.migrate),
+    ("0007_views", m0007_views.migrate),
+    ("0008_fts_facets", m0008_fts_facets.migrate),
+    ("0009_resume", m0009_resume.migrate),
+    ("0010_stated_dates", m0010_stated_dates.migrate),
+    ("0011_fts_one_script", m0011_fts_one_script.migrate),
+    ("0012_site_names", m0012_site_names.migrate),
+]
+
+
+def apply_migrations(db: sqlite_utils.Database) -> list[str]:
+    """Apply every migration not yet recorded, in order; returns the names applied."""
+    conn = db.conn
+    conn.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    done = {row[0] for row in conn.execute("SELECT name FROM migrations")}
+    applied = []
+    for name, migrate in MIGRATIONS:
+        if name in done:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have applied it while we waited for the write lock.
+            if conn.execute("SELECT 1 FROM migrations WHERE name = ?", [name]).fetchone():
+                conn.execute("ROLLBACK")
+                continue
+            migrate(db)
+            conn.execute(
+                "INSERT INTO migrations (name, applied_at) VALUES (?, ?)",
+                [name, datetime.now(UTC).isoformat(timespec="seconds")],
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        applied.append(name)
+    return applied
