@@ -82,6 +82,7 @@ class Reader:
     topics: tuple[str, ...] = TOPIC_IDS
     min_relevance: float = 0.5
     timezone: str = ""  # empty: the daemon's timezone
+    lang: str = ""  # stories titled in this language when they have an article in it (en, zh-Hans, zh-Hant)
     send_empty: bool = False  # on a day with nothing new: a short note, or nothing
 
 
@@ -177,6 +178,9 @@ def load_options(config_file: Path | None = None, env: Mapping[str, str] | None 
     return Options(**sections, config_file=config_file)
 
 
+READER_LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
+
+
 def _readers(value: Any, where: str) -> tuple[Reader, ...]:
     if not isinstance(value, list):
         raise ConfigError(f"{where}: write readers as [[digest.readers]] tables")
@@ -209,11 +213,14 @@ def _readers(value: Any, where: str) -> tuple[Reader, ...]:
         name = entry.get("name", "")
         if not isinstance(name, str):
             raise ConfigError(f"{here}: field 'name': a string")
+        lang = entry.get("lang", "")
+        if not isinstance(lang, str) or (lang and not READER_LANG.match(lang)):
+            raise ConfigError(f"{here}: field 'lang': a language code such as en, zh-Hans or zh-Hant, not {lang!r}")
         address = address.strip().lower()
         if address in seen:
             raise ConfigError(f"{here}: field 'address': {address} is listed twice")
         seen.add(address)
-        readers.append(Reader(address, name, tuple(topics), float(relevance), zone, send_empty))
+        readers.append(Reader(address, name, tuple(topics), float(relevance), zone, lang=lang, send_empty=send_empty))
     return tuple(readers)
 
 

@@ -16,7 +16,7 @@ from pipeline.evaluate import GroupScores, evaluate, format_report
 from pipeline.items import TopicScore
 from pipeline.labelled import LabelledItem, load_corpus, load_labelled_file
 from pipeline.linear import save_linear
-from pipeline.process import classify_article
+from pipeline.process import StoryModel, classify_article, regroup_stored
 from pipeline.rules import TOPIC_IDS, load_rules
 from pipeline.train import TrainingReport, train
 from storage import opened
@@ -107,7 +107,12 @@ def measure_speed(options: Options, minimum_items: int = 2000) -> tuple[float, f
     return load_seconds, done / (time.perf_counter() - started)
 
 
-def label_article(db: Database, article_id: int, topics: tuple[str, ...], irrelevant: bool) -> dict[str, Any]:
+def label_article(
+    db: Database, article_id: int, topics: tuple[str, ...], irrelevant: bool, stories: StoryModel | None = None
+) -> dict[str, Any]:
+    """Apply a reader's correction to a stored article at once: its relevance and topics, and its story (an
+    article marked irrelevant leaves its story, one marked relevant joins the story grouping gives it when
+    stories is given); search, the digest and stories see it immediately."""
     if irrelevant and topics:
         raise QueryError("give topics or --irrelevant, not both")
     if not irrelevant and not topics:
@@ -122,6 +127,8 @@ def label_article(db: Database, article_id: int, topics: tuple[str, ...], irrele
     # A label outranks any model: applied to the article at once, kept by reclassify.
     scores = [TopicScore(topic, 1.0, ["labelled by a reader"]) for topic in chosen] if relevant else []
     set_classification(db, article_id, relevant, 1.0 if relevant else 0.0, scores, LABEL_MODEL_VERSION)
+    if relevant and stories is not None:
+        regroup_stored(db, stories, article_id)
     article = get_article(db, article_id)
     assert article is not None
     return article

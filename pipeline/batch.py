@@ -20,7 +20,7 @@ class BatchItem:
     id: object
     title: str
     text: str
-    published: datetime | None = None
+    published: str | None = None  # as given: a moment, a day (2025-12-09) or a month (2025-12); None if unknown
     source: str | None = None  # unknown in a batch: each item counts as its own outlet
 
 
@@ -32,7 +32,8 @@ class BatchResult:
 
 
 def cluster_batch(items: Iterable[BatchItem], classifier: Classifier, now: datetime | None = None) -> list[BatchResult]:
-    """Story and copy-of for each item, in input order. Items without a date are taken to be from now."""
+    """Story and copy-of for each item, in input order. A date keeps its precision (a day or a month is that
+    span, not its first moment); an item without one was published some time before now, no more is known."""
     now = now or datetime.now(UTC)
     with opened(":memory:") as db:
         context = Context(db, classifier, StoryModel.of(classifier))
@@ -41,16 +42,15 @@ def cluster_batch(items: Iterable[BatchItem], classifier: Classifier, now: datet
         is_copy: list[bool] = []
         position_of: dict[int, int] = {}  # article id -> the input position that stored it
         for number, batch_item in enumerate(items):
-            stamp = to_utc_iso(batch_item.published or now)
             item = ArticleItem(
                 source=batch_item.source or f"item-{number}",
                 url=f"batch:{number}",
                 canonical_url=f"batch:{number}",
-                fetched_at=stamp,
+                fetched_at=to_utc_iso(now),
                 title=batch_item.title,
                 text=batch_item.text,
                 body_extracted=True,
-                published_raw=stamp,
+                published_raw=batch_item.published,
             )
             process_article(context, item)
             ids.append(batch_item.id)

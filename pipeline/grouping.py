@@ -15,10 +15,18 @@ import sqlite_utils
 
 from pipeline.dates import to_utc_iso
 from pipeline.minhash import band_hashes, from_blob, signature, similarity, to_blob
-from pipeline.stories import MAX_GAP, ArticleProfile, keywords, links
+from pipeline.stories import MAX_GAP, SPECIFIC_IDF, ArticleProfile, keywords, links
+from pipeline.when import EARLIEST, LATEST, When
 from storage.database import transaction
 from storage.near_duplicates import candidates
-from storage.stories import create_story, join_story, merge_stories, recent_profiles, save_profile
+from storage.stories import (
+    create_story,
+    join_story,
+    merge_stories,
+    profiles_naming,
+    recent_profiles,
+    save_profile,
+)
 
 NEAR_DUPLICATE = 0.6  # estimated Jaccard of 5-shingles: syndicated copies with edits score 0.75 and up
 SAME_SOURCE_DUPLICATE = 0.95  # within one source, only a near-exact repeat is a copy (shared templates are not)
@@ -63,7 +71,38 @@ def _parsed(keywords: str, topics: str) -> tuple[dict[str, float], list[str]]:
 
 def _profile(row: dict) -> ArticleProfile:
     keywords_, topics = _parsed(row["keywords"], row["topics"])
-    return ArticleProfile(row["entities"], keywords_, topics, _moment(row["moment"]))
+    earliest, latest = row.get("earliest") or row["moment"], row.get("latest") or row["moment"]
+    return ArticleProfile(row["entities"], keywords_, topics, When(_moment(earliest), _moment(latest)))
+
+
+def _candidates(db: sqlite_utils.Database, profile: ArticleProfile, entity_idf: dict[str, float]) -> list[dict]:
+    """The stored profiles the new one could link to. A certain date looks at the certain ones around it
+    and at estimated ones naming one of its rare entities (the only ones it could link to); an estimate
+    looks only at those naming one of its rare entities, within its interval."""
+    when = profile.when
+    rare = sorted(e for e in profile.entities if entity_idf.get(e, 6.0) >= SPECIFIC_IDF)
+    reach = (to_utc_iso(max(when.earliest - MAX_GAP, EARLIEST)), to_utc_iso(min(when.latest + MAX_GAP, LATEST)))
+    if when.certain:
+        rows = recent_profiles(db, *reach)
+        return rows + profiles_naming(db, rare, *reach, uncertain_only=True)
+    return profiles_naming(db, rare, *reach, uncertain_only=False)
+
+
+def _stories_to_join(
+    profile: ArticleProfile, found: dict[int, float], recent: dict[int, ArticleProfile], story_of: dict[int, int]
+) -> list[int]:
+    """The stories the article joins, oldest first (more than one: they were one development and merge).
+    Only links between dated articles merge stories: an estimate, linked to two stories, would otherwise
+    chain developments together; it joins the one it is most like, and so does a dated article whose only
+    links are to estimates."""
+    dated = {other for other in found if profile.when.certain and recent[other].when.certain}
+    if dated:
+        return sorted({story_of[other] for other in dated})
+    if not found:
+        return []
+    # A dated partner places the article better than another estimate does.
+    best = max(found, key=lambda other: (recent[other].when.certain, found[other], -other))
+    return [story_of[best]]
 
 
 @dataclass
@@ -80,22 +119,23 @@ def assign_story(
     text: str,
     entities: list[str],
     topics: list[str],
-    moment: datetime,
+    when: When,
     idf: dict[str, float],
     entity_idf: dict[str, float],
     now: str,
 ) -> StoryAssignment:
-    """Link the article to recent coverage of the same development: join that story (merging stories the
-    article shows to be one), or start a new one."""
-    profile = ArticleProfile(entities, keywords(title, text, idf), topics, moment)
-    recent_rows = recent_profiles(db, to_utc_iso(moment - MAX_GAP), to_utc_iso(moment + MAX_GAP))
+    """Link the article to coverage of the same development close to it in time: join that story (merging
+    stories the article shows to be one), or start a new one."""
+    profile = ArticleProfile(entities, keywords(title, text, idf), topics, when)
+    recent_rows = _candidates(db, profile, entity_idf)
     recent = {row["article_id"]: _profile(row) for row in recent_rows if row["article_id"] != article_id}
     story_of = {row["article_id"]: row["story_id"] for row in recent_rows}
     found = links(profile, recent, entity_idf)
-    stories = sorted({story_of[other] for other in found})
-    moment_text = to_utc_iso(moment)
+    stories = _stories_to_join(profile, found, recent, story_of)
+    moment_text = to_utc_iso(when.anchor)
+    interval = (to_utc_iso(max(when.earliest, EARLIEST)), to_utc_iso(min(when.latest, LATEST)), when.certain)
     with transaction(db) as conn:
-        save_profile(conn, article_id, moment_text, profile.keywords, topics)
+        save_profile(conn, article_id, moment_text, profile.keywords, topics, interval)
         if stories:
             story_id = stories[0]  # the oldest story keeps its id; the others were the same development
             for other in stories[1:]:

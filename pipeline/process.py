@@ -17,19 +17,21 @@ from datetime import UTC, datetime
 from sqlite_utils import Database
 
 from pipeline.classify import Classification, Classifier, classify
-from pipeline.dates import Stated, finest, is_future, parse_date, read_date, to_utc_iso
+from pipeline.dates import Stated, finest, is_future, read_date, to_utc_iso
 from pipeline.day_shown import local_days
 from pipeline.entities import extract_entities
 from pipeline.extract import ExtractedPage
 from pipeline.grouping import assign_story, find_copy, fingerprint_record
-from pipeline.items import ArticleItem
+from pipeline.items import ArticleItem, TopicScore
 from pipeline.language import detect_language, normalise_lang
 from pipeline.metadata import clean_authors
 from pipeline.site_names import site_of, title_tail
 from pipeline.urls import choose_canonical
+from pipeline.when import published_within
 from storage.articles import (
     ARTICLE_COLUMNS,
     add_copy,
+    article_details,
     canonical_url_of,
     find_by_content_hash,
     promote_original,
@@ -292,7 +294,9 @@ def group(db: Database, stories: StoryModel, item: ArticleItem) -> ArticleItem:
     """A new relevant article joins the open story it continues (a follow-up) or starts a new one."""
     if item.store_status != "new" or not item.relevant or item.article_id is None:
         return item
-    moment = parse_date(item.published_at or item.fetched_at) or datetime.now(UTC)
+    when = published_within(
+        item.published_at, item.published_precision, item.published_date, item.fetched_at, item.text or ""
+    )
     assignment = assign_story(
         db,
         item.article_id,
@@ -300,7 +304,7 @@ def group(db: Database, stories: StoryModel, item: ArticleItem) -> ArticleItem:
         item.text or "",
         item.entities,
         [topic.id for topic in item.topics],
-        moment,
+        when,
         stories.idf,
         stories.entity_idf,
         item.fetched_at or utc_stamp(),
@@ -308,6 +312,22 @@ def group(db: Database, stories: StoryModel, item: ArticleItem) -> ArticleItem:
     item.story_id = assignment.story_id
     item.follow_up = assignment.follow_up
     return item
+
+
+def regroup_stored(db: Database, stories: StoryModel, article_id: int) -> int | None:
+    """Put a stored article that has no story (a reader just marked it relevant) where grouping would have
+    put it; its story id, or None when it is not relevant or already in one."""
+    article = article_details(db, article_id)
+    if article is None or not article["relevant"] or article["story_id"] is not None:
+        return None
+    item = ArticleItem(source=article["source"], url=article["url"], canonical_url=article["canonical_url"])
+    item.title, item.text = article["title"], article["text"]
+    item.published_at, item.published_date = article["published_at"], article["published_date"]
+    item.published_precision, item.fetched_at = article["published_precision"], article["first_seen_at"]
+    item.entities = [f"{kind}:{value}" for kind, values in article["entities"].items() for value in values]
+    item.topics = [TopicScore(topic["id"], topic["score"]) for topic in article["topics"]]
+    item.relevant, item.store_status, item.article_id = True, "new", article_id
+    return group(db, stories, item).story_id
 
 
 def utc_stamp() -> str:

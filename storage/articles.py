@@ -12,7 +12,7 @@ from storage.database import transaction
 from storage.entities import store_entities
 from storage.fts import facets, index_text
 from storage.near_duplicates import store_fingerprint
-from storage.stories import refresh_summary
+from storage.stories import leave_story, refresh_summary
 
 if TYPE_CHECKING:
     from pipeline.items import TopicScore
@@ -181,6 +181,13 @@ def set_classification(
             [(article_id, t.id, round(t.score, 4), json.dumps(t.evidence, ensure_ascii=False)) for t in topics],
         )
         reindex(conn, article_id)  # its topic facets changed
+        # The story follows: an article no longer relevant leaves it; new topics change its summary.
+        story = conn.execute("SELECT story_id FROM articles WHERE id = ?", [article_id]).fetchone()
+        if story is not None and story[0] is not None:
+            if relevant:
+                refresh_summary(conn, story[0])
+            else:
+                leave_story(conn, article_id)
     return True
 
 

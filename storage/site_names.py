@@ -23,9 +23,7 @@ def learned_site_names(db: sqlite_utils.Database, host: str) -> set[str]:
     return {row[0] for row in rows}
 
 
-def note_site_name(
-    db: sqlite_utils.Database, host: str, name: str, suffix: str, article_id: int, moment: str
-) -> bool:
+def note_site_name(db: sqlite_utils.Database, host: str, name: str, suffix: str, article_id: int, moment: str) -> bool:
     """Count one more stored page of host whose headline ends with name (article_id, just stored). True
     when name is the site's name: learned just now (suffix, the separator and name as written, comes off
     every title of the site stored so far) or before (another crawl process learned it while this page was

@@ -7,17 +7,46 @@ from typing import Any
 
 import sqlite_utils
 
+PROFILE_COLUMNS = "p.article_id, p.moment, p.earliest, p.latest, p.certain, p.keywords, p.topics, a.story_id"
+# Articles naming one rare entity are few; this bounds the search for the archive's largest ones.
+MAX_NAMING = 2000
+
 
 def recent_profiles(db: sqlite_utils.Database, earliest: str, latest: str) -> list[dict[str, Any]]:
-    """Profiles of articles (with their story and entities) whose moment falls in [earliest, latest]:
-    bounded by the news rate around that moment, not by the size of the archive."""
+    """Profiles of articles with a certain date (with their story and entities) whose moment falls in
+    [earliest, latest]: bounded by the news rate around that moment, not by the size of the archive."""
     rows = list(
         db.query(
-            "SELECT p.article_id, p.moment, p.keywords, p.topics, a.story_id FROM article_profiles p "
-            "JOIN articles a ON a.id = p.article_id WHERE p.moment BETWEEN ? AND ? AND a.story_id IS NOT NULL",
+            f"SELECT {PROFILE_COLUMNS} FROM article_profiles p JOIN articles a ON a.id = p.article_id "
+            "WHERE p.moment BETWEEN ? AND ? AND p.certain = 1 AND a.story_id IS NOT NULL",
             [earliest, latest],
         )
     )
+    return _with_entities(db, rows)
+
+
+def profiles_naming(
+    db: sqlite_utils.Database, entities: list[str], earliest: str, latest: str, *, uncertain_only: bool
+) -> list[dict[str, Any]]:
+    """Profiles of articles in a story that name any of these entities and whose interval reaches into
+    [earliest, latest] (the newest MAX_NAMING); only those dated by an estimate when uncertain_only."""
+    if not entities:
+        return []
+    pairs = [key.partition(":") for key in entities]
+    matches = " OR ".join("(e.kind = ? AND e.value = ?)" for _ in pairs)
+    rows = list(
+        db.query(
+            f"SELECT DISTINCT {PROFILE_COLUMNS} FROM entities e JOIN article_profiles p ON p.article_id = e.article_id "
+            f"JOIN articles a ON a.id = p.article_id WHERE ({matches}) AND p.latest >= ? AND p.earliest <= ? "
+            + ("AND p.certain = 0 " if uncertain_only else "")
+            + "AND a.story_id IS NOT NULL ORDER BY p.article_id DESC LIMIT ?",
+            [value for kind, _, value in pairs for value in (kind, value)] + [earliest, latest, MAX_NAMING],
+        )
+    )
+    return _with_entities(db, rows)
+
+
+def _with_entities(db: sqlite_utils.Database, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ids = [row["article_id"] for row in rows]
     entities: dict[int, list[str]] = {article_id: [] for article_id in ids}
     for start in range(0, len(ids), 500):
@@ -32,11 +61,28 @@ def recent_profiles(db: sqlite_utils.Database, earliest: str, latest: str) -> li
     return rows
 
 
-def save_profile(conn: Any, article_id: int, moment: str, keywords: dict[str, float], topics: list[str]) -> None:
+def save_profile(
+    conn: Any,
+    article_id: int,
+    moment: str,
+    keywords: dict[str, float],
+    topics: list[str],
+    interval: tuple[str, str, bool] | None = None,
+) -> None:
+    """An article's profile; interval is (earliest, latest, certain), the moment itself when not given."""
+    earliest, latest, certain = interval or (moment, moment, True)
     conn.execute(
-        "INSERT OR REPLACE INTO article_profiles (article_id, moment, keywords, topics, centrality) "
-        "VALUES (?, ?, ?, ?, 0)",
-        [article_id, moment, json.dumps(keywords, ensure_ascii=False), json.dumps(topics)],
+        "INSERT OR REPLACE INTO article_profiles (article_id, moment, keywords, topics, centrality, earliest, latest, "
+        "certain) VALUES (?, ?, ?, ?, 0, ?, ?, ?)",
+        [
+            article_id,
+            moment,
+            json.dumps(keywords, ensure_ascii=False),
+            json.dumps(topics),
+            earliest,
+            latest,
+            int(certain),
+        ],
     )
 
 
@@ -64,6 +110,35 @@ def join_story(conn: Any, story_id: int, article_id: int, links: dict[int, float
     refresh_summary(conn, story_id)
 
 
+def leave_story(conn: Any, article_id: int) -> None:
+    """Take an article out of its story (a reader said it is not relevant): the story's title, span, counts
+    and follow-ups are recomputed without it, and a story left empty goes."""
+    row = conn.execute("SELECT story_id FROM articles WHERE id = ?", [article_id]).fetchone()
+    if row is None or row[0] is None:
+        return
+    conn.execute("UPDATE articles SET story_id = NULL, is_follow_up = 0 WHERE id = ?", [article_id])
+    refresh_summary(conn, row[0])
+
+
+def story_titles(db: sqlite_utils.Database, story_ids: list[int], lang: str = "") -> dict[int, str]:
+    """Each story's title: the one in lang when the story has an article in it (zh-Hant, else any zh-),
+    else the story's own (its most central article's)."""
+    result: dict[int, str] = {}
+    primary = lang.split("-")[0]
+    for start in range(0, len(story_ids), 500):
+        chunk = story_ids[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        for story_id, title, titles in db.execute(
+            f"SELECT id, title, titles FROM stories WHERE id IN ({marks})", chunk
+        ):
+            by_lang = json.loads(titles) if titles else {}
+            chosen = by_lang.get(lang) if lang else None
+            if lang and chosen is None:
+                chosen = next((t for code, t in sorted(by_lang.items()) if code.split("-")[0] == primary), None)
+            result[story_id] = chosen or title
+    return result
+
+
 def merge_stories(conn: Any, keep: int, drop: int) -> None:
     """Fold story drop into story keep (one development whose coverage arrived out of order)."""
     conn.execute("UPDATE articles SET story_id = ? WHERE story_id = ?", [keep, drop])
@@ -72,11 +147,12 @@ def merge_stories(conn: Any, keep: int, drop: int) -> None:
 
 def refresh_summary(conn: Any, story_id: int) -> None:
     """Recompute the story's span, title, counts, outlets, languages and topics, and its follow-ups."""
+    # Ordered by what the evidence says of each article's time: dated ones by their moment, estimates after
+    # them (an undated item is no original), so the span and the follow-ups do not follow arrival order.
     rows = conn.execute(
         "SELECT a.id, COALESCE(a.publisher, a.source), a.lang, COALESCE(p.moment, a.published_at, a.first_seen_at), "
-        "a.title, "
-        "COALESCE(p.centrality, 0) FROM articles a LEFT JOIN article_profiles p ON p.article_id = a.id "
-        "WHERE a.story_id = ? ORDER BY 4, a.id",
+        "a.title, COALESCE(p.centrality, 0), COALESCE(p.certain, 1) FROM articles a "
+        "LEFT JOIN article_profiles p ON p.article_id = a.id WHERE a.story_id = ? ORDER BY 7 DESC, 4, a.id",
         [story_id],
     ).fetchall()
     if not rows:
@@ -98,18 +174,25 @@ def refresh_summary(conn: Any, story_id: int) -> None:
         )
     ]
     central = max(rows, key=lambda row: (row[5], -row[0]))
+    dated = [row for row in rows if row[6]] or rows
+    # The most central article in each language titles the story for readers of that language.
+    titles: dict[str, str] = {}
+    for row in sorted(rows, key=lambda row: (-row[5], row[0])):
+        if row[2] and row[4]:
+            titles.setdefault(row[2], row[4])
     conn.execute(
         "UPDATE stories SET title = ?, title_article_id = ?, first_seen = ?, last_seen = ?, article_count = ?, "
-        "outlets = ?, languages = ?, topics = ? WHERE id = ?",
+        "outlets = ?, languages = ?, topics = ?, titles = ? WHERE id = ?",
         [
             central[4],
             central[0],
-            rows[0][3],
-            rows[-1][3],
+            min(row[3] for row in dated),
+            max(row[3] for row in dated),
             len(rows),
             json.dumps(outlets),
             json.dumps(languages),
             json.dumps(topics),
+            json.dumps(titles, ensure_ascii=False),
             story_id,
         ],
     )

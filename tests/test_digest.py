@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import json
 import shutil
 import socket
 import sqlite3
@@ -404,3 +405,31 @@ def test_the_daemon_sends_the_daily_digest_once(demo_db, tmp_path, smtp):
     assert daemon.returncode == 0
     assert len(inbox.messages) == 1
     assert sqlite3.connect(db).execute("SELECT status FROM digests").fetchall() == [("sent",)]
+
+
+def test_a_reader_sees_stories_titled_in_their_language_and_one_title_everywhere(demo_db, tmp_path):
+    """The digest titles each story as `chipwatch stories` and Datasette do (its most central article); a
+    reader with lang = "zh-Hans" sees a story that has a Simplified Chinese article under that headline."""
+    import sqlite3
+
+    from chipwatch.digest.run import build
+    from storage import opened
+
+    db = fresh_copy(demo_db, tmp_path)
+    chinese = Reader("zh@example.org", lang="zh-Hans")
+    options = options_for(db, tmp_path, 25, [ALL, chinese])
+    conn = sqlite3.connect(db)
+    rows = conn.execute("SELECT id, title, titles FROM stories WHERE languages LIKE '%zh-Hans%'").fetchall()
+    conn.close()
+    assert rows
+    window = ("2025-12-01T00:00:00Z", "2026-01-01T00:00:00Z")
+    with opened(db) as handle:
+        english = build(options, handle, ALL, DAY, window)
+        localised = build(options, handle, chinese, DAY, window)
+    own = {story: title for story, title, _ in rows}
+    in_chinese = {story: json.loads(titles)["zh-Hans"] for story, _, titles in rows}
+    groups_en = {g.story_id: g.title for s in english.sections for g in s.stories if g.story_id in own}
+    groups_zh = {g.story_id: g.title for s in localised.sections for g in s.stories if g.story_id in own}
+    assert groups_en and all(title == own[story] for story, title in groups_en.items())
+    assert groups_zh and all(title == in_chinese[story] for story, title in groups_zh.items())
+    assert any(any("\u4e00" <= char <= "\u9fff" for char in title) for title in groups_zh.values())

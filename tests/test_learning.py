@@ -190,3 +190,38 @@ def test_training_learns_from_the_readers_corrections(crawled_db, tmp_path):
     result = run_chipwatch("train", "--out", str(out), env=env, timeout=300)
     assert "(2 corrections)" in result.stdout.decode()
     assert out.read_bytes() != ClassifyOptions().model.read_bytes()
+
+
+def test_a_correction_reaches_the_story_at_once(crawled_db):
+    """Marked irrelevant, the article that gave its story its title leaves the story: the title, count and
+    follow-ups are recomputed, and search by story no longer finds it; marked relevant again, it rejoins."""
+    env = clean_env(CHIPWATCH_DB=str(crawled_db))
+    conn = sqlite3.connect(crawled_db)
+    story, size, central = conn.execute(
+        "SELECT s.id, s.article_count, s.title_article_id FROM stories s WHERE s.article_count >= 2 "
+        "ORDER BY s.article_count DESC LIMIT 1"
+    ).fetchone()
+    conn.close()
+    assert run_chipwatch("label", str(central), "--irrelevant", env=env).returncode == 0
+    conn = sqlite3.connect(crawled_db)
+    count, title_article = conn.execute(
+        "SELECT article_count, title_article_id FROM stories WHERE id = ?", [story]
+    ).fetchone()
+    members = {row[0] for row in conn.execute("SELECT id FROM articles WHERE story_id = ?", [story])}
+    originals = conn.execute(
+        "SELECT count(*) FROM articles WHERE story_id = ? AND is_follow_up = 0", [story]
+    ).fetchone()[0]
+    conn.close()
+    assert count == size - 1 and central not in members and title_article != central and title_article in members
+    assert originals == 1
+    found = run_chipwatch("search", "--story", str(story), "--format", "json", env=env)
+    assert central not in {row["id"] for row in json.loads(found.stdout)}
+
+    assert run_chipwatch("label", str(central), "export-controls", env=env).returncode == 0
+    conn = sqlite3.connect(crawled_db)
+    rejoined = conn.execute("SELECT story_id FROM articles WHERE id = ?", [central]).fetchone()[0]
+    counted = conn.execute("SELECT count(*) FROM articles WHERE story_id = ?", [rejoined]).fetchone()[0]
+    recorded = conn.execute("SELECT article_count FROM stories WHERE id = ?", [rejoined]).fetchone()
+    conn.close()
+    # Grouped again as the crawl would (its own story, or the one it is linked to), and counted there.
+    assert rejoined is not None and recorded == (counted,)

@@ -59,7 +59,8 @@ def time_render(options: Options, count: int = 500, repeats: int = 5) -> tuple[f
     times, size = [], 0
     for _ in range(repeats):
         started = time.perf_counter()
-        digest = compose(reader, DAY, rows, firsts, "UTC", options.digest.max_items_per_topic, covers)
+        titles = {story: first["title"] for story, first in firsts.items()}
+        digest = compose(reader, DAY, rows, firsts, titles, "UTC", options.digest.max_items_per_topic, covers)
         html, text = render(digest, options.digest)
         mail = message(digest, html, text, options.digest)
         times.append(time.perf_counter() - started)

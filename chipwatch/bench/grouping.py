@@ -16,6 +16,7 @@ from pipeline.dates import to_utc_iso
 from pipeline.entities import extract_entities
 from pipeline.grouping import assign_story, find_copy, fingerprint_record
 from pipeline.stories import keywords
+from pipeline.when import When
 from storage import open_database, transaction
 from storage.fts import index_text
 
@@ -175,7 +176,7 @@ def measure(db_path: Path, after: datetime, probes: int, seed: int = 99) -> floa
                 assert article_id is not None
             started = time.perf_counter()
             find_copy(db, text, "probe")
-            assign_story(db, article_id, title, text, entities, ["export-controls"], moment, {}, {}, stamp)
+            assign_story(db, article_id, title, text, entities, ["export-controls"], When.at(moment), {}, {}, stamp)
             elapsed += time.perf_counter() - started
     finally:
         db.close()

@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "stories": "chipwatch.cli.stories:stories",
     "story": "chipwatch.cli.stories:story",
     "cluster": "chipwatch.cli.stories:cluster",
+    "eval-stories": "chipwatch.cli.stories:eval_stories",
     "classify": "chipwatch.cli.classifier:classify",
     "eval": "chipwatch.cli.classifier:eval_command",
     "label": "chipwatch.cli.classifier:label",

@@ -170,14 +170,20 @@ def eval_command(options: Options, file: Path | None, split: str, speed: bool) -
 def label(options: Options, db: Database, article_id: int, topics: tuple[str, ...], irrelevant: bool) -> None:
     """Correct the classifier on one stored article; `chipwatch train` learns from corrections.
 
+    The correction applies at once: search, the digest and stories see it (an article marked irrelevant
+    leaves its story, whose title and span are recomputed; one marked relevant joins a story).
+
     \b
     Examples:
       chipwatch label 42 export-controls revenue-share
       chipwatch label 43 --irrelevant
     """
     from chipwatch.learning import label_article
+    from pipeline.classify import load_classifier
+    from pipeline.process import StoryModel
 
-    article = label_article(db, article_id, topics, irrelevant)
+    stories = None if irrelevant else StoryModel.of(load_classifier(options.classify.topics, options.classify.model))
+    article = label_article(db, article_id, topics, irrelevant, stories)
     tags = ", ".join(t["id"] for t in article["topics"]) or "not relevant"
     click.echo(f"labelled article {article_id} ({article['title']}): {tags}")
 

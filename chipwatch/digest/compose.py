@@ -95,6 +95,7 @@ def compose(
     day: str,
     rows: list[dict[str, Any]],
     first_articles: dict[int, dict[str, Any]],
+    story_titles: dict[int, str],
     zone: str,
     max_per_topic: int,
     covers: tuple[str, str],
@@ -131,7 +132,7 @@ def compose(
         shown_ids.add(row["id"])
     sections = []
     story_counts: Counter[int] = Counter()
-    story_titles: dict[int, str] = {}
+    top_titles: dict[int, str] = {}
     for topic in subscribed:
         items = by_topic.get(topic, [])
         if not items:
@@ -141,8 +142,8 @@ def compose(
             key = item.story_id if item.story_id is not None else f"single-{item.id}"
             if key not in groups:
                 title = item.title
-                if item.story_id is not None and item.story_id in first_articles:
-                    title = clean(first_articles[item.story_id]["title"])
+                if item.story_id is not None and item.story_id in story_titles:
+                    title = clean(story_titles[item.story_id]) or item.title
                 groups[key] = StoryGroup(item.story_id, title)
             groups[key].items.append(item)
         ordered = sorted(groups.values(), key=lambda g: -len(g.items))
@@ -157,10 +158,10 @@ def compose(
         for item in items:
             if item.story_id is not None:
                 story_counts[item.story_id] += 1
-                story_titles[item.story_id] = clean(first_articles.get(item.story_id, {}).get("title") or item.title)
+                top_titles[item.story_id] = clean(story_titles.get(item.story_id) or item.title)
     total = len(shown_ids)
     stories = len({i.story_id if i.story_id is not None else f"s{i.id}" for t in by_topic.values() for i in t})
-    top = [(story_titles[s], n) for s, n in story_counts.most_common(TOP_STORIES)]
+    top = [(top_titles[s], n) for s, n in story_counts.most_common(TOP_STORIES)]
     if total:
         items_word = "item" if total == 1 else "items"
         stories_word = "story" if stories == 1 else "stories"

@@ -23,6 +23,7 @@ from chipwatch.digest.render import message, render
 from pipeline.dates import to_utc_iso
 from storage import opened
 from storage.digests import begin, digest_for, earliest_in_story, finish, last_sent, new_items
+from storage.stories import story_titles
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -55,7 +56,14 @@ def build(options: Options, db: Database, reader: Reader, day: date, covers: tup
     stories = sorted({row["story_id"] for row in rows if row["story_id"]})
     zone = reader.timezone or options.daemon.timezone
     return compose(
-        reader, day.isoformat(), rows, earliest_in_story(db, stories), zone, options.digest.max_items_per_topic, covers
+        reader,
+        day.isoformat(),
+        rows,
+        earliest_in_story(db, stories),
+        story_titles(db, stories, reader.lang),
+        zone,
+        options.digest.max_items_per_topic,
+        covers,
     )
 
 
@@ -64,7 +72,7 @@ def ad_hoc_reader(address: str, options: Options) -> Reader:
 
     if not ADDRESS.match(address):
         raise DeliveryError(f"not an email address: {address!r}")
-    return Reader(address.lower(), "", TOPIC_IDS, 0.5, options.daemon.timezone, True)
+    return Reader(address.lower(), "", TOPIC_IDS, 0.5, options.daemon.timezone, send_empty=True)
 
 
 def send_digests(

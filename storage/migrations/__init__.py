@@ -25,6 +25,7 @@ from storage.migrations import (
     m0010_stated_dates,
     m0011_fts_one_script,
     m0012_site_names,
+    m0013_time_evidence,
 )
 
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
@@ -40,6 +41,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0010_stated_dates", m0010_stated_dates.migrate),
     ("0011_fts_one_script", m0011_fts_one_script.migrate),
     ("0012_site_names", m0012_site_names.migrate),
+    ("0013_time_evidence", m0013_time_evidence.migrate),
 ]
 
 
