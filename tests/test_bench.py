@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.helpers import SHARED, clean_env, run_chipwatch
 
 
+@pytest.mark.slow
 def test_quick_bench_runs_every_benchmark_and_writes_the_report(tmp_path):
     out = tmp_path / "BENCHMARKS.md"
     result = run_chipwatch(

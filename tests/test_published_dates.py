@@ -98,6 +98,7 @@ def test_the_demo_traps_get_their_dates_right(network, article_id):
         assert stated.utc_iso() == to_utc_iso(article.published)
 
 
+@pytest.mark.slow
 def test_the_day_shown_beats_htmldate_on_the_labelled_benchmark_pages():
     """The 181 real pages of the shared benchmark, each labelled with the day it shows as its publication
     day (chipwatch/bench/labels/benchmark-days.json): the stored day is right at least as often as htmldate's,
