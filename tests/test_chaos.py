@@ -311,6 +311,7 @@ def check_database(db: Path, before: set[str], when: str) -> None:
         conn.close()
 
 
+@pytest.mark.slow
 def test_crawls_interrupted_or_killed_mid_write_lose_and_duplicate_nothing(network, tmp_path):
     kill_loop(network, tmp_path, kills=3, seed=11)
 

@@ -189,6 +189,7 @@ def test_scrapy_crawl_from_the_repository_root_stores_into_the_configured_db(tmp
     assert conn.execute("SELECT status FROM crawl_runs").fetchone()[0] == "ok"
 
 
+@pytest.mark.slow
 def test_demo_twice_stores_nothing_twice(tmp_path):
     port = free_port()
     db = tmp_path / "demo.db"
