@@ -84,6 +84,16 @@ def _redirect_loop(base: str, path: str) -> Reply:
     return Reply(302, b"", headers={"Location": path + "?loop"})
 
 
+CHALLENGE = (
+    b"<!DOCTYPE html><html><head><title>Just a moment...</title></head><body><noscript>Enable JavaScript and "
+    b"cookies to continue</noscript><script>document.cookie='__jsl_clearance=1700000000.1|0|fiction';"
+    b"location.reload();</script></body></html>"
+)
+LOGIN = _page(
+    "Sign in", "Sign in to continue reading. <form action='/login' method='post'><input type='password'></form>"
+)
+
+
 FAULTS: dict[str, Callable[[str, str], Reply]] = {
     "ok": lambda base, path: Reply(200, _page("A fine page about the Nvidia H200", "Nothing wrong here. " * 20)),
     "not-found": _status(404),
@@ -94,6 +104,10 @@ FAULTS: dict[str, Callable[[str, str], Reply]] = {
     "rate-limited-no-header": _status(429),
     "rate-limited-long": _status(429, {"Retry-After": "86400"}),
     "redirect-loop": _redirect_loop,
+    # What sites that defeat scrapers answer, and a source whose address moved for good.
+    "challenge": lambda base, path: Reply(403, CHALLENGE),
+    "login": lambda base, path: Reply(200, LOGIN),
+    "moved": lambda base, path: Reply(301, b"", headers={"Location": base + "/pacific-wire/feed.xml"}),
     "redirect-offsite": lambda base, path: Reply(302, b"", headers={"Location": "http://offsite.invalid/page.html"}),
     "timeout": lambda base, path: Reply(200, _page("late", "too late"), wire="hang"),
     "reset": lambda base, path: Reply(200, _page("reset", "cut " * 5000), wire="reset"),

@@ -75,27 +75,33 @@ def status(options: Options, db: Database, fmt: str) -> None:
     click.echo(json.dumps(report, indent=2) if fmt == "json" else format_status(report), nl=fmt == "json")
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option(
     "--problems", is_flag=True, help="Only sources that are failing, silent, overdue, never run or gave up entries."
 )
-@with_storage()
-def sources(options: Options, db: Database, fmt: str, problems: bool) -> None:
+@click.pass_context
+def sources(ctx: click.Context, fmt: str, problems: bool) -> None:
     """List every source the database knows with its health: last success, failures in a row, items found
     per run, the last new item, entries given up; flags a source that has failed or stayed silent for longer
     than expected. Reads the database only: works from any directory, and read-only.
 
-    Exits with status 2 when a source is flagged (for monitoring).
+    Exits with status 2 when a source is flagged (for monitoring). `chipwatch sources check` tries the
+    sources live instead.
 
     \b
     Example:
       chipwatch sources
       chipwatch sources --problems --format json
     """
+    if ctx.invoked_subcommand is not None:
+        return
     from chipwatch.reports.health import format_health, is_problem, source_health
+    from storage import opened
 
-    report = source_health(db, options.daemon.timezone)
+    options: Options = ctx.obj
+    with opened(options.storage.db, readonly=True) as db:
+        report = source_health(db, options.daemon.timezone)
     flagged = [h for h in report if is_problem(h)]
     if problems:
         report = flagged
@@ -106,4 +112,44 @@ def sources(options: Options, db: Database, fmt: str, problems: bool) -> None:
     else:
         click.echo(format_health(report), nl=False)
     if (problems and report) or any(h.status in ("failing", "silent", "overdue", "gave-up") for h in flagged):
+        raise SystemExit(2)
+
+
+@sources.command(name="check")
+@click.argument("names", nargs=-1)
+@click.option("--sources-file", type=click.Path(path_type=Path), help="Sources file (default from config).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--timeout", default=20.0, show_default=True, type=click.FloatRange(1, 300), help="Seconds per request.")
+@click.pass_obj
+def sources_check(
+    options: Options, names: tuple[str, ...], sources_file: Path | None, fmt: str, timeout: float
+) -> None:
+    """Try each source live, from this machine, storing nothing: reachable (status, redirects, time),
+    allowed by robots.txt, parsed as its kind, entries found (a listing's next page too), the newest
+    entry's date, and one article fetched and extracted. A verdict per source — ok, empty, blocked, moved,
+    selector-broken, parse-error, unreachable — with the fix to try. Every enabled source, or the named
+    ones (enabled or not). Exits with status 2 when any source is not ok.
+
+    \b
+    Example:
+      chipwatch sources check
+      chipwatch sources check federal-register-bis --format json
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chipwatch.reports.source_check import format_checks
+    from spiders.check import check_source
+    from spiders.sources import load_sources, select_sources
+
+    path = sources_file or options.crawl.sources
+    known = load_sources(path)
+    chosen = select_sources(known, names) if names else [source for source in known if source.enabled]
+    agent = options.crawl.user_agent + (f" contact: {options.crawl.contact}" if options.crawl.contact else "")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda source: check_source(source, agent, timeout), chosen))
+    if fmt == "json":
+        click.echo(json.dumps([r.as_dict() for r in results], indent=2, ensure_ascii=False))
+    else:
+        click.echo(format_checks(results), nl=False)
+    if any(r.verdict != "ok" for r in results):
         raise SystemExit(2)
