@@ -26,6 +26,7 @@ from pipeline.items import ArticleItem, TopicScore
 from pipeline.language import detect_language, normalise_lang
 from pipeline.metadata import clean_authors
 from pipeline.site_names import site_of, title_tail
+from pipeline.title_only import absorb_title_only_copies, full_article_for, is_title_only, title_key
 from pipeline.urls import choose_canonical
 from pipeline.when import published_within
 from storage.articles import (
@@ -226,6 +227,8 @@ def find_duplicate(db: Database, item: ArticleItem) -> ArticleItem:
     canonical = item.canonical_url or item.url
     if item.content_hash:
         item.duplicate_of = find_by_content_hash(db, item.content_hash, canonical)
+    if item.duplicate_of is None and is_title_only(item):
+        item.duplicate_of = full_article_for(db, item)  # a search result of an article already stored
     if item.duplicate_of is None and item.body_extracted:
         check = find_copy(db, item.text, item.publisher or item.source)
         # A page re-fetched at its own URL is an update of itself, not a copy.
@@ -266,7 +269,8 @@ def store(db: Database, item: ArticleItem) -> ArticleItem:
     if item.duplicate_of:
         original = item.duplicate_of
         stored_date = published_at(db, original)
-        if item.published_at and stored_date and item.published_at < stored_date:
+        # An earlier page becomes the article, unless it is only a search result's headline.
+        if item.published_at and stored_date and item.published_at < stored_date and not is_title_only(item):
             # This page published the article first: it becomes the article, the stored page its copy.
             promote_original(db, original, article_record(item))
             added = True
@@ -285,8 +289,10 @@ def store(db: Database, item: ArticleItem) -> ArticleItem:
 
 
 def article_record(item: ArticleItem) -> dict[str, object]:
-    record: dict[str, object] = {column: getattr(item, column) for column in ARTICLE_COLUMNS}
+    record: dict[str, object] = {column: getattr(item, column, None) for column in ARTICLE_COLUMNS}
     record["relevant"] = int(bool(item.relevant))
+    record["title_only"] = int(is_title_only(item))
+    record["title_key"] = title_key(item.title)
     return record
 
 
@@ -346,4 +352,5 @@ def process_article(context: Context, item: ArticleItem) -> ArticleItem:
     name_entities(item)
     store(context.db, item)
     learn_site_name(context.db, item)
+    absorb_title_only_copies(context.db, item)
     return group(context.db, context.stories, item)

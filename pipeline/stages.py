@@ -203,6 +203,13 @@ class LearnSiteNameStage(DatabaseStage):
         return process.learn_site_name(self.conn, item)
 
 
+class TitleOnlyStage(DatabaseStage):
+    """A new full article takes in the search results stored from its headline alone, as its copies."""
+
+    def process_item(self, item: ArticleItem) -> ArticleItem:
+        return process.absorb_title_only_copies(self.conn, item)
+
+
 class StoryStage(DatabaseStage):
     """New relevant articles join the open story they continue (a follow-up) or start a new one."""
 

@@ -37,6 +37,8 @@ ARTICLE_COLUMNS = (
     "publisher",
     "published_date",
     "published_precision",
+    "title_only",
+    "title_key",
 )
 
 
@@ -94,6 +96,7 @@ def store_article(
     """Insert or update one article keyed on canonical_url, with its topics, entities, near-duplicate
     fingerprint and FTS row, atomically."""
     values = {column: record.get(column) for column in ARTICLE_COLUMNS}
+    values["title_only"] = int(bool(values["title_only"]))
     if isinstance(values["authors"], list):
         values["authors"] = json.dumps(values["authors"], ensure_ascii=False)
     with transaction(db) as conn:
@@ -212,6 +215,7 @@ def promote_original(db: sqlite_utils.Database, article_id: int, record: dict[st
     # The page's own fields move over; what was decided about the article (relevance, topics) stays.
     keep = [c for c in ARTICLE_COLUMNS if c not in ("relevant", "relevance", "model_version")]
     values = {column: record.get(column) for column in keep}
+    values["title_only"] = int(bool(values["title_only"]))
     if isinstance(values["authors"], list):
         values["authors"] = json.dumps(values["authors"], ensure_ascii=False)
     with transaction(db) as conn:

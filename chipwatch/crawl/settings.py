@@ -15,6 +15,7 @@ ITEM_PIPELINES = {
     "pipeline.stages.EntitiesStage": 450,
     "pipeline.stages.StoreStage": 500,
     "pipeline.stages.LearnSiteNameStage": 550,
+    "pipeline.stages.TitleOnlyStage": 560,
     "pipeline.stages.StoryStage": 600,
 }
 

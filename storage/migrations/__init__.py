@@ -26,6 +26,7 @@ from storage.migrations import (
     m0011_fts_one_script,
     m0012_site_names,
     m0013_time_evidence,
+    m0014_title_only,
 )
 
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
@@ -42,6 +43,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0011_fts_one_script", m0011_fts_one_script.migrate),
     ("0012_site_names", m0012_site_names.migrate),
     ("0013_time_evidence", m0013_time_evidence.migrate),
+    ("0014_title_only", m0014_title_only.migrate),
 ]
 
 
