@@ -91,3 +91,16 @@ def known_sources(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     for (name,) in db.execute("SELECT DISTINCT source FROM crawl_runs WHERE source NOT IN (SELECT name FROM sources)"):
         rows[name] = {"name": name, "kind": "?", "url": None, "schedule": None, "enabled": 1, "timezone": None}
     return [rows[name] for name in sorted(rows)]
+
+
+def new_items_by_day(db: sqlite_utils.Database, since: str) -> dict[str, dict[str, int]]:
+    """Per source, per UTC day with at least one successful run since `since`: the new items those runs
+    stored (days without a run are missing, not zero: a machine that was off says nothing of the site)."""
+    result: dict[str, dict[str, int]] = {}
+    for source, day, new in db.execute(
+        "SELECT source, substr(started_at, 1, 10), sum(items_new) FROM crawl_runs WHERE started_at >= ? "
+        "AND status = 'ok' GROUP BY 1, 2",
+        [since],
+    ):
+        result.setdefault(source, {})[day] = new or 0
+    return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from chipwatch.reports.health import assess, expected_period
@@ -61,3 +62,63 @@ def test_a_source_whose_runs_stopped_is_overdue_and_one_never_run_says_so():
     assert assess(HOURLY, None, timedelta(hours=1), NOW).status == "never-run"
     off = Source(name="o", kind="feed", url="https://example.org/f", enabled=False)
     assert assess(off, row(), timedelta(hours=1), NOW).status == "disabled"
+
+
+def _daily(counts: list[int]) -> dict[str, int]:
+    """New items per day, oldest first, ending today."""
+    return {(NOW - timedelta(days=len(counts) - 1 - n)).strftime("%Y-%m-%d"): c for n, c in enumerate(counts)}
+
+
+def test_a_source_far_below_its_own_rate_is_declining_before_it_goes_silent():
+    from chipwatch.reports.health import judge_rate
+
+    usual = [9, 11, 10, 12, 8, 10, 11, 9, 10, 12, 10, 9, 11, 10]
+    health = assess(HOURLY, row(), timedelta(hours=1), NOW)
+    judge_rate(health, _daily([*usual, 1, 0, 1]), NOW)
+    assert health.status == "declining" and "usually 10.1" in health.reason
+    assert health.usual_per_day == 10.1 and health.recent_per_day == 0.7
+    # The same history at its usual rate, a noisy source within its spread, or too little history: fine.
+    for counts in ([*usual, 10, 9, 11], [0, 20, 2, 18, 1, 19, 0, 22, 3, 17, 1, 20, 4, 5, 6], [10] * 5 + [0, 0, 0]):
+        health = assess(HOURLY, row(), timedelta(hours=1), NOW)
+        judge_rate(health, _daily(counts), NOW)
+        assert health.status == "ok", counts
+    # A source already failing keeps that status (the reason it stopped finding items).
+    failing = assess(HOURLY, row(consecutive_failures=5, last_success_at=ago(days=2)), timedelta(hours=1), NOW)
+    judge_rate(failing, _daily([*usual, 0, 0, 0]), NOW)
+    assert failing.status == "failing"
+
+
+def test_declining_sources_reach_sources_status_and_the_digest_footer(tmp_path):
+    """Runs recorded in a real database: the source is flagged by `sources` (exit 2), named in `status` and
+    in the digest's footer, in both parts."""
+    from chipwatch.config import Reader, load_options
+    from chipwatch.digest.render import render
+    from chipwatch.digest.run import build
+    from storage import opened
+    from storage.sources import sync_sources
+    from tests.helpers import clean_env, run_chipwatch
+
+    db_path = tmp_path / "db.sqlite"
+    now = datetime.now(UTC)
+    with opened(db_path) as db:
+        sync_sources(db, [Source(name="wire-x", kind="feed", url="https://x.example/feed").row()], to_utc_iso(now))
+        for days_ago in range(20, -1, -1):
+            started = to_utc_iso(now - timedelta(days=days_ago, minutes=5))
+            new = 1 if days_ago < 3 else 10 + days_ago % 3
+            db.execute(
+                "INSERT INTO crawl_runs (source, started_at, finished_at, status, items_new) VALUES (?, ?, ?, 'ok', ?)",
+                ["wire-x", started, started, new],
+            )
+        db.conn.commit()
+    env = clean_env(CHIPWATCH_DB=str(db_path))
+    listed = run_chipwatch("sources", "--format", "json", env=env)
+    assert listed.returncode == 2
+    assert [row["status"] for row in json.loads(listed.stdout)] == ["declining"]
+    assert "wire-x: declining" in run_chipwatch("status", env=env).stdout.decode()
+    options = load_options(env={"CHIPWATCH_DB": str(db_path)})
+    with opened(db_path, readonly=True) as db:
+        digest = build(
+            options, db, Reader("a@example.org"), now.date(), (to_utc_iso(now - timedelta(days=1)), to_utc_iso(now))
+        )
+    html, text = render(digest, options.digest)
+    assert "Sources needing attention" in html and "wire-x" in html and "wire-x — declining" in text

@@ -111,7 +111,9 @@ def sources(ctx: click.Context, fmt: str, problems: bool) -> None:
         click.echo("no problems")
     else:
         click.echo(format_health(report), nl=False)
-    if (problems and report) or any(h.status in ("failing", "silent", "overdue", "gave-up") for h in flagged):
+    if (problems and report) or any(
+        h.status in ("failing", "silent", "overdue", "gave-up", "declining") for h in flagged
+    ):
         raise SystemExit(2)
 
 

@@ -70,6 +70,7 @@ class Digest:
     sections: list[TopicSection]
     covers_from: str
     covers_to: str
+    attention: list[tuple[str, str, str]] = field(default_factory=list)  # (source, status, why) to look at
 
 
 def clean(text: str | None) -> str:

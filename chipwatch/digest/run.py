@@ -55,7 +55,7 @@ def build(options: Options, db: Database, reader: Reader, day: date, covers: tup
     rows = new_items(db, covers[0], covers[1], reader.min_relevance)
     stories = sorted({row["story_id"] for row in rows if row["story_id"]})
     zone = reader.timezone or options.daemon.timezone
-    return compose(
+    digest = compose(
         reader,
         day.isoformat(),
         rows,
@@ -65,6 +65,16 @@ def build(options: Options, db: Database, reader: Reader, day: date, covers: tup
         options.digest.max_items_per_topic,
         covers,
     )
+    digest.attention = sources_needing_attention(db, options.daemon.timezone)
+    return digest
+
+
+def sources_needing_attention(db: Database, timezone: str) -> list[tuple[str, str, str]]:
+    """The sources whose health a reader should know about: failing, silent, overdue or declining."""
+    from chipwatch.reports.health import source_health
+
+    wanted = ("failing", "silent", "overdue", "declining")
+    return [(h.name, h.status, h.reason) for h in source_health(db, timezone) if h.status in wanted]
 
 
 def ad_hoc_reader(address: str, options: Options) -> Reader:

@@ -16,10 +16,14 @@ from sqlite_utils import Database
 from pipeline.dates import parse_date
 from spiders.sources import Source, cron_trigger
 from storage.crawl_state import failed_entry_counts
-from storage.sources import health_rows, known_sources
+from storage.sources import health_rows, known_sources, new_items_by_day
 
 # A source may miss this many scheduled runs (a busy machine, a short outage) before it counts as failing.
 MISSED_RUNS_ALLOWED = 2
+# A source's own rate of new items: the last RECENT_DAYS against the days before them within RATE_DAYS; flagged
+# "declining" when the recent rate falls below the usual one minus DEVIATIONS standard deviations (and under
+# half of it), once there are MIN_HISTORY_DAYS with a run to judge from and it usually finds MIN_PER_DAY.
+RATE_DAYS, RECENT_DAYS, MIN_HISTORY_DAYS, DEVIATIONS, MIN_PER_DAY = 30, 3, 10, 2.0, 2.0
 
 
 @dataclass
@@ -28,7 +32,7 @@ class SourceHealth:
     kind: str
     enabled: bool
     schedule: str
-    status: str  # ok | failing | silent | overdue | never-run | disabled
+    status: str  # ok | failing | silent | overdue | never-run | declining | gave-up | disabled
     reason: str
     runs: int = 0
     last_run_at: str | None = None
@@ -39,6 +43,8 @@ class SourceHealth:
     items_per_run: float | None = None
     last_new_item_at: str | None = None
     last_error: str | None = None
+    usual_per_day: float | None = None  # new items a day over the last 30 days (days with a run), before the last 3
+    recent_per_day: float | None = None  # ... and over the last 3
     retrying: int = 0  # entries whose page failed, waiting for another try
     given_up: int = 0  # entries tried as often as allowed: shown, never silently forgotten
 
@@ -126,11 +132,13 @@ def source_health(db: Database, timezone: str, now: datetime | None = None) -> l
     now = now or datetime.now(UTC)
     rows = health_rows(db)
     failed = failed_entry_counts(db)
+    daily = new_items_by_day(db, (now - timedelta(days=RATE_DAYS)).strftime("%Y-%m-%d"))
     report = []
     for row in known_sources(db):
         source = stored_source(row)
         health = assess(source, rows.get(source.name), expected_period(source, timezone, now), now)
         health.retrying, health.given_up = failed.get(source.name, (0, 0))
+        judge_rate(health, daily.get(source.name, {}), now)
         if health.given_up and health.status == "ok":
             health.status = "gave-up"
             health.reason = f"{health.given_up} entries could not be fetched after every retry"
@@ -138,8 +146,28 @@ def source_health(db: Database, timezone: str, now: datetime | None = None) -> l
     return report
 
 
+def judge_rate(health: SourceHealth, per_day: dict[str, int], now: datetime) -> None:
+    """Flag a working source whose new items fell far below its own usual rate: before it goes silent, a
+    redesign that broke a selector or a feed that stopped carrying most stories shows here."""
+    cutoff = (now - timedelta(days=RECENT_DAYS)).strftime("%Y-%m-%d")
+    history = [count for day, count in per_day.items() if day <= cutoff]
+    recent = [count for day, count in per_day.items() if day > cutoff]
+    if len(history) < MIN_HISTORY_DAYS or not recent:
+        return
+    mean = sum(history) / len(history)
+    spread = (sum((count - mean) ** 2 for count in history) / len(history)) ** 0.5
+    now_rate = sum(recent) / len(recent)
+    health.usual_per_day, health.recent_per_day = round(mean, 1), round(now_rate, 1)
+    if health.status == "ok" and mean >= MIN_PER_DAY and now_rate < min(mean - DEVIATIONS * spread, mean / 2):
+        health.status = "declining"
+        health.reason = (
+            f"{now_rate:g} new items a day over the last {RECENT_DAYS} days, usually {mean:.1f} ± {spread:.1f}: "
+            "a redesign that broke a selector, or a feed carrying fewer stories? (`chipwatch sources check`)"
+        )
+
+
 def is_problem(health: SourceHealth) -> bool:
-    return health.status in (*PROBLEMS, "gave-up")
+    return health.status in (*PROBLEMS, "gave-up", "declining")
 
 
 def format_health(report: list[SourceHealth]) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from chipwatch.crawl.locks import DaemonHolder
-from chipwatch.reports.health import stored_source
+from chipwatch.reports.health import source_health, stored_source
 from pipeline.dates import to_utc_iso
 from spiders.sources import cron_trigger
 from storage.digests import last_digest_sent
@@ -24,6 +24,7 @@ def status_report(
     the database, the next run; whether a daemon runs; the digest's last send; the database's size."""
     now = now or datetime.now(UTC)
     health = health_rows(db, failures_since=to_utc_iso(now - timedelta(hours=24)))
+    judged = {h.name: h for h in source_health(db, timezone, now)}
     rows = []
     for known in known_sources(db):
         source = stored_source(known)
@@ -42,6 +43,8 @@ def status_report(
                 "last_errors": entry.get("last_errors"),
                 "next_run": upcoming.isoformat() if upcoming else None,
                 "failures_24h": entry.get("failures", 0),
+                "health": judged[source.name].status if source.name in judged else None,
+                "health_reason": judged[source.name].reason if source.name in judged else None,
             }
         )
     size = sum(p.stat().st_size for p in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")) if p.exists())
@@ -70,6 +73,9 @@ def format_status(report: dict[str, Any]) -> str:
         )
     if not report["sources"]:
         lines.append("(no sources here yet: the database learns its sources from a crawl)")
+    for row in report["sources"]:
+        if row.get("health") in ("failing", "silent", "overdue", "declining", "gave-up"):
+            lines.append(f"  ! {row['source']}: {row['health']} — {row['health_reason']}")
     lines.append("")
     daemon = report["daemon"]
     if daemon:
