@@ -68,6 +68,7 @@ class Source:
     domains: tuple[str, ...] = ()
     links: str | None = None
     next_page: str | None = None
+    verified: str = ""  # how the address and selectors were checked: a reference and its date, a fixture, "unverified"
 
     def row(self) -> dict[str, Any]:
         """The columns the sources table keeps for it."""
@@ -96,6 +97,7 @@ _FIELDS: dict[str, type | tuple[type, ...]] = {
     "domains": list,
     "links": str,
     "next_page": str,
+    "verified": str,
 }
 
 

@@ -134,3 +134,21 @@ def test_the_gb2312_feed_is_decoded_even_with_gbk_characters():
 def test_federal_register_fixture_has_the_api_envelope():
     page = parse_documents(fixture_for("federal-register-bis").read_bytes())
     assert page.next_page_url and "page=2" in page.next_page_url and page.count == 1873
+
+
+def test_every_shipped_source_says_how_it_was_verified():
+    assert all(source.verified for source in SOURCES), [s.name for s in SOURCES if not s.verified]
+    for source in SOURCES:
+        assert any(word in source.verified for word in ("reference", "fixture", "unverified")), source.name
+    # Sites that defeat plain crawlers ship disabled, with the reason beside them in the file.
+    disabled = {source.name for source in SOURCES if not source.enabled}
+    assert {"customs-announcements", "caixin-global"} <= disabled
+    text = (REPO / "spiders" / "sources.toml").read_text(encoding="utf-8")
+    assert "JavaScript cookie challenge" in text and "HTTP 406" in text
+
+
+def test_the_outlets_that_carry_the_story_are_shipped():
+    names = {source.name for source in SOURCES}
+    outlets = {"scmp-china", "globaltimes", "xinhua-world", "36kr", "theregister", "nikkei-asia", "digitimes"}
+    assert outlets <= names
+    assert all(s.prefilter for s in SOURCES if s.name in outlets)
