@@ -3,3 +3,6 @@ and remember failures."""
 
 # Sent with: source (str), url (str | None), kind (str), message (str), fatal (bool: the whole source failed).
 fetch_failed = object()
+
+# Sent by a spider for each discovery document it read, with: source (str), count (int: the entries it listed).
+entries_listed = object()

@@ -34,7 +34,7 @@ from pipeline.crawl_storage import CrawlStorage
 from pipeline.dates import parse_date, to_utc_iso, utc_now_iso
 from pipeline.items import ArticleItem
 from pipeline.prefilter import Prefilter, load_prefilter
-from pipeline.signals import fetch_failed
+from pipeline.signals import entries_listed, fetch_failed
 from spiders.entries import Entry
 from spiders.links import allowed_sites, link_allowed
 from spiders.pagination import Pager
@@ -203,6 +203,9 @@ class SourceSpider(scrapy.Spider):
     def follow(self, response: Response, entries: Iterable[Entry], lang: str | None = None) -> Iterator[Any]:
         """A request for each entry worth fetching: http(s), on an allowed site, new (or young enough to
         refresh), recent enough and past the prefilter."""
+        entries = list(entries)
+        if self.source is not None:
+            self.crawler.signals.send_catch_log(entries_listed, source=self.source.name, count=len(entries))
         for entry in entries:
             url = response.urljoin(entry.link.strip())
             if self.wanted(url, entry):

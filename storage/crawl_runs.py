@@ -9,7 +9,17 @@ import sqlite_utils
 
 from storage.database import transaction
 
-COUNTERS = ("pages_fetched", "items_new", "items_updated", "items_unchanged", "items_dropped", "errors")
+COUNTERS = (
+    "pages_fetched",
+    "items_new",
+    "items_updated",
+    "items_unchanged",
+    "items_dropped",
+    "errors",
+    "entries_found",
+)
+# Counters that stay NULL when nothing was measured (entries_found: no document was read).
+NULLABLE = ("entries_found",)
 STATUSES = ("running", "ok", "failed", "timed_out", "cancelled")
 MAX_MESSAGE_CHARS = 2000
 
@@ -36,11 +46,15 @@ def record_error(
         )
 
 
-def finish_run(db: sqlite_utils.Database, run_id: int, status: str, finished_at: str, counts: dict[str, int]) -> None:
+def finish_run(
+    db: sqlite_utils.Database, run_id: int, status: str, finished_at: str, counts: dict[str, int | None]
+) -> None:
     """Close a run with its status and counters."""
     if status not in STATUSES:
         raise ValueError(f"unknown run status {status!r}")
-    values = {name: int(counts.get(name, 0)) for name in COUNTERS}
+    values = {
+        name: None if counts.get(name) is None and name in NULLABLE else int(counts.get(name) or 0) for name in COUNTERS
+    }
     with transaction(db) as conn:
         assignments = ", ".join(f"{name} = ?" for name in values)
         conn.execute(

@@ -104,3 +104,16 @@ def new_items_by_day(db: sqlite_utils.Database, since: str) -> dict[str, dict[st
     ):
         result.setdefault(source, {})[day] = new or 0
     return result
+
+
+def entries_by_run(db: sqlite_utils.Database, since: str) -> dict[str, list[int]]:
+    """Per source, oldest first: the entries each finished run's documents listed since `since` (runs that
+    read no document, such as a 304 Not Modified, are left out)."""
+    result: dict[str, list[int]] = {}
+    for source, found in db.execute(
+        "SELECT source, entries_found FROM crawl_runs WHERE started_at >= ? AND status = 'ok' "
+        "AND entries_found IS NOT NULL ORDER BY started_at, id",
+        [since],
+    ):
+        result.setdefault(source, []).append(found)
+    return result

@@ -122,3 +122,14 @@ def test_declining_sources_reach_sources_status_and_the_digest_footer(tmp_path):
         )
     html, text = render(digest, options.digest)
     assert "Sources needing attention" in html and "wire-x" in html and "wire-x — declining" in text
+
+
+def test_a_source_whose_documents_list_far_fewer_entries_than_usual_is_declining():
+    from chipwatch.reports.health import judge_entries
+
+    health = assess(HOURLY, row(), timedelta(hours=1), NOW)
+    judge_entries(health, [20, 21, 19, 20, 22, 20, 18, 20, 21, 20, 2, 3, 2])
+    assert health.status == "declining" and "list 3 entries a run now, usually 20" in health.reason
+    steady = assess(HOURLY, row(), timedelta(hours=1), NOW)
+    judge_entries(steady, [20, 21, 19, 20, 22, 20, 18, 20, 21, 20, 19, 3, 20])  # one odd run is not a trend
+    assert steady.status == "ok"

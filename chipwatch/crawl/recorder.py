@@ -16,7 +16,7 @@ from sqlite_utils import Database
 
 from pipeline.crawl_storage import CrawlStorage
 from pipeline.dates import utc_now_iso
-from pipeline.signals import fetch_failed
+from pipeline.signals import entries_listed, fetch_failed
 from pipeline.stages import DuplicateItem
 from storage.crawl_runs import finish_run, record_error, start_run
 from storage.crawl_state import (
@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 CLOSE_REASONS = {"finished": "ok", "shutdown": "cancelled", "closespider_timeout": "timed_out"}
 # The counts a run keeps, as Scrapy stats keys (chipwatch/<name>) and as crawl_runs columns (<name>).
 COUNTS = ("pages_fetched", "items_new", "items_updated", "items_unchanged", "items_dropped", "errors")
+# Entries the source's documents listed; absent (NULL) when no document was read (a 304 Not Modified), which
+# is not the same as a document that listed nothing.
+ENTRIES = "entries_found"
 ROBOTS_RECHECK = timedelta(days=7)  # how long a page robots.txt disallows is left alone
 STORE_STATUS_COUNT = {"new": "items_new", "copy": "items_new", "updated": "items_updated"}
 
@@ -76,6 +79,7 @@ class CrawlRunRecorder:
         connect(recorder.item_error, signal=signals.item_error)
         connect(recorder.spider_error, signal=signals.spider_error)
         connect(recorder.fetch_failed, signal=fetch_failed)
+        connect(recorder.entries_listed, signal=entries_listed)
         return recorder
 
     def spider_opened(self, spider: Spider) -> None:
@@ -89,6 +93,11 @@ class CrawlRunRecorder:
         self.stats.set_value("chipwatch/run_id", self.run_id)
         for name in COUNTS:
             self.stats.set_value(f"chipwatch/{name}", 0)
+
+    def _counts(self) -> dict[str, int | None]:
+        counts: dict[str, int | None] = {name: count(self.stats, name) for name in COUNTS}
+        counts[ENTRIES] = self.stats.get_value(f"chipwatch/{ENTRIES}")
+        return counts
 
     def _add(self, name: str) -> None:
         self.stats.inc_value(f"chipwatch/{name}")
@@ -107,6 +116,9 @@ class CrawlRunRecorder:
             if cleared:
                 clear_failed_entries(self.db, self.source, cleared)
                 self.failed_urls -= cleared
+
+    def entries_listed(self, source: str, count: int) -> None:
+        self.stats.inc_value(f"chipwatch/{ENTRIES}", count)
 
     def item_dropped(self, item: Any, response: Response, exception: BaseException, spider: Spider) -> None:
         self._add("items_dropped")
@@ -152,7 +164,7 @@ class CrawlRunRecorder:
             status = CLOSE_REASONS.get(reason, "failed")
             if status == "ok" and getattr(spider, "source_failed", False):
                 status = "failed"
-            finish_run(self.db, self.run_id, status, utc_now_iso(), {name: count(self.stats, name) for name in COUNTS})
+            finish_run(self.db, self.run_id, status, utc_now_iso(), self._counts())
             if status != "cancelled":  # stopped by someone, which says nothing of the source's health
                 error = self.fatal_error or (f"the crawl ended: {reason}" if status != "ok" else None)
                 record_outcome(self.db, self.source, status == "ok", utc_now_iso(), error)

@@ -16,7 +16,7 @@ from sqlite_utils import Database
 from pipeline.dates import parse_date
 from spiders.sources import Source, cron_trigger
 from storage.crawl_state import failed_entry_counts
-from storage.sources import health_rows, known_sources, new_items_by_day
+from storage.sources import entries_by_run, health_rows, known_sources, new_items_by_day
 
 # A source may miss this many scheduled runs (a busy machine, a short outage) before it counts as failing.
 MISSED_RUNS_ALLOWED = 2
@@ -133,12 +133,14 @@ def source_health(db: Database, timezone: str, now: datetime | None = None) -> l
     rows = health_rows(db)
     failed = failed_entry_counts(db)
     daily = new_items_by_day(db, (now - timedelta(days=RATE_DAYS)).strftime("%Y-%m-%d"))
+    listed = entries_by_run(db, (now - timedelta(days=RATE_DAYS)).strftime("%Y-%m-%d"))
     report = []
     for row in known_sources(db):
         source = stored_source(row)
         health = assess(source, rows.get(source.name), expected_period(source, timezone, now), now)
         health.retrying, health.given_up = failed.get(source.name, (0, 0))
         judge_rate(health, daily.get(source.name, {}), now)
+        judge_entries(health, listed.get(source.name, []))
         if health.given_up and health.status == "ok":
             health.status = "gave-up"
             health.reason = f"{health.given_up} entries could not be fetched after every retry"
@@ -163,6 +165,23 @@ def judge_rate(health: SourceHealth, per_day: dict[str, int], now: datetime) -> 
         health.reason = (
             f"{now_rate:g} new items a day over the last {RECENT_DAYS} days, usually {mean:.1f} ± {spread:.1f}: "
             "a redesign that broke a selector, or a feed carrying fewer stories? (`chipwatch sources check`)"
+        )
+
+
+def judge_entries(health: SourceHealth, per_run: list[int]) -> None:
+    """Flag a working source whose documents list far fewer entries than they usually do (a listing whose
+    selector now matches a few stray links, a feed cut to a stub): the last RECENT_DAYS runs against the
+    runs before them."""
+    history, recent = per_run[:-RECENT_DAYS], per_run[-RECENT_DAYS:]
+    if len(history) < MIN_HISTORY_DAYS or len(recent) < RECENT_DAYS or health.status != "ok":
+        return
+    mean = sum(history) / len(history)
+    spread = (sum((count - mean) ** 2 for count in history) / len(history)) ** 0.5
+    if mean >= 3 and max(recent) < min(mean - DEVIATIONS * spread, mean / 2):
+        health.status = "declining"
+        health.reason = (
+            f"its documents list {max(recent)} entries a run now, usually {mean:.0f} ± {spread:.0f}: a selector or "
+            "feed that broke? (`chipwatch sources check`)"
         )
 
 

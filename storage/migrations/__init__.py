@@ -27,6 +27,7 @@ from storage.migrations import (
     m0012_site_names,
     m0013_time_evidence,
     m0014_title_only,
+    m0015_entries_found,
 )
 
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
@@ -44,6 +45,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0012_site_names", m0012_site_names.migrate),
     ("0013_time_evidence", m0013_time_evidence.migrate),
     ("0014_title_only", m0014_title_only.migrate),
+    ("0015_entries_found", m0015_entries_found.migrate),
 ]
 
 
