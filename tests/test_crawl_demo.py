@@ -284,9 +284,7 @@ def test_each_run_records_the_entries_its_documents_listed(crawled, network):
     """entries_found: what the source's feed, sitemap or listing listed in that run (NULL when the document
     was not modified and so not read), which `sources` compares with the source's usual count."""
     conn = sqlite3.connect(crawled["db"])
-    runs = conn.execute(
-        "SELECT entries_found FROM crawl_runs WHERE source = 'pacific-wire' ORDER BY id"
-    ).fetchall()
+    runs = conn.execute("SELECT entries_found FROM crawl_runs WHERE source = 'pacific-wire' ORDER BY id").fetchall()
     conn.close()
     listed = sum(1 for a in network.articles if a.outlet == "pacific-wire")
     assert runs[0][0] is not None and runs[0][0] >= listed - 1

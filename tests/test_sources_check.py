@@ -46,6 +46,8 @@ def test_every_demo_source_is_ok_with_an_article_read(mirror, tmp_path):
 def broken(mirror, tmp_path_factory):
     base = mirror.base_url
     mirror.add_route("/quiet/feed.xml", EMPTY_FEED, "application/rss+xml")
+    # A feed address that now redirects (temporarily) to the site's HTML home page.
+    mirror.add_route("/old/feed.xml", b"", status=302, headers={"Location": f"{base}/faults/ok"})
     listing = f"{base}/capitol-trade-report/press"
     sources = [
         ("challenge", "feed", f"{base}/faults/challenge"),
@@ -58,6 +60,7 @@ def broken(mirror, tmp_path_factory):
         ("refused", "feed", f"http://127.0.0.1:{free_port()}/feed.xml"),
         ("robots", "feed", f"{base}/members/feed.xml"),
         ("articles-challenged", "feed", f"{base}/faults/challenge/feed.xml"),
+        ("feed-to-html", "feed", f"{base}/old/feed.xml"),
     ]
     entries = [{"name": n, "kind": k, "url": u, "lang": "en"} for n, k, u in sources]
     entries += [
@@ -81,6 +84,7 @@ def broken(mirror, tmp_path_factory):
         ("refused", "unreachable"),
         ("robots", "blocked"),
         ("articles-challenged", "blocked"),
+        ("feed-to-html", "parse-error"),
         ("nav-selector", "selector-broken"),
         ("dead-selector", "selector-broken"),
     ],
