@@ -30,7 +30,8 @@ PRINTED_DATE_XPATH = etree.XPath("//time | //*[contains(@class, 'date') or conta
 # Not inside menus, footers or lists of links (related stories carry dates of their own).
 OUTSIDE_XPATH = etree.XPath("ancestor::nav or ancestor::aside or ancestor::footer or ancestor::li[.//a]")
 URL_DAY = re.compile(r"/((?:19|20)\d\d)[/-](0[1-9]|1[0-2])[/-](0[1-9]|[12]\d|3[01])(?=[/-])")
-CLOCK = re.compile(r"(?<![\d:])([01]?\d|2[0-3])[:：.]([0-5]\d)(?![\d:])\s*([ap])?\.?\s*m?\.?(?![a-z])", re.I)
+# A clock time ("9:24 pm", "08:20", "21：05"); not "12.09", which in "2025.12.09" is a date.
+CLOCK = re.compile(r"(?<![\d:])([01]?\d|2[0-3])[:：]([0-5]\d)(?![\d:])\s*([ap])?\.?\s*m?\.?(?![a-z])", re.I)
 EARLIEST_OFFSET, LATEST_OFFSET = timedelta(hours=-12), timedelta(hours=14)
 # How far a printed clock may be from a whole quarter-hour offset (pages drop seconds, some round).
 CLOCK_SLACK = timedelta(minutes=2)

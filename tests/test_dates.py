@@ -155,3 +155,11 @@ def test_a_shown_day_never_replaces_a_stated_day_or_month():
     assert publication("2025-12", "2025-11", "UTC")[1] == "2025-12"
     # A shown day the moment cannot fall on anywhere is ignored.
     assert publication("2025-12-19T02:24:00Z", "2025-12-10", "UTC")[1] == "2025-12-19"
+
+
+def test_a_dotted_date_is_not_read_as_a_clock():
+    byline = "<span class='pubtime'>2025.12.15 07:30</span>"
+    assert (
+        _shown(SHOWN_PAGE.format(masthead="", byline=byline), "https://x.example/a", "2025-12-14T23:30:00Z")
+        == "2025-12-15"
+    )
