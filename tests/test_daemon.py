@@ -136,6 +136,7 @@ def test_sigterm_mid_crawl_exits_cleanly_and_records_the_crawl_as_cancelled(tmp_
     conn.close()
 
 
+@pytest.mark.slow
 def test_kill_9_then_restart_takes_over_the_lock_and_settles_the_interrupted_run(tmp_path, slow_mirror):
     config = write_setup(
         tmp_path,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.helpers import clean_env, crawl, query, rss, run_chipwatch, write_sources
 
 LISTING = {
@@ -63,6 +65,7 @@ def test_the_api_resumes_where_a_cut_run_stopped(fresh_mirror, network, tmp_path
     assert stored(db, "fr") == wanted(network, base, "federal-docs")
 
 
+@pytest.mark.slow
 def test_a_sitemap_index_backfills_run_by_run(fresh_mirror, network, tmp_path):
     base = fresh_mirror.base_url
     source = {"name": "mt", "kind": "sitemap", "url": f"{base}/market-tape/sitemap.xml", "max_pages": 1}
