@@ -38,8 +38,10 @@ SHORT_TEXT_CHARS = 500
 FALLBACK_SHARE = 0.6
 # A long precision body that looks like a widget loses to a fuller text at least twice its length.
 WIDGET_SHARE = 0.5
-# ... and so does one that is much shorter than the page's largest block of paragraphs.
+# ... and so does one that is much shorter than the page's largest block of paragraphs (looked for only
+# when the precise text is no longer than WIDGET_CHECK_CHARS: recommendation blocks are short).
 LARGEST_BLOCK_SHARE = 2.5
+WIDGET_CHECK_CHARS = 4000
 # Headings of the blocks around an article that a precision pass sometimes keeps instead of it.
 WIDGET_MARKERS = re.compile(
     r"为您推荐|為您推薦|相关推荐|相關推薦|猜你喜欢|猜你喜歡|热门推荐|熱門推薦|热门评论|熱門評論|网友评论|網友評論|"
@@ -65,6 +67,7 @@ VISIBLE_TEXT_CHARS = 30_000
 # junk or generated pages above them cost trafilatura seconds each.
 MAX_ELEMENTS = 20_000
 MAX_DEPTH = 200
+TOO_DEEP = etree.XPath("boolean(" + "/*" * (MAX_DEPTH + 1) + ")")
 
 
 @dataclass
@@ -139,19 +142,13 @@ def _parse(html: str) -> HtmlElement | None:
 
 
 def _too_complex(tree: HtmlElement) -> str | None:
-    """Why the tree is too big or too deep to extract in reasonable time, or None."""
-    elements = depth = deepest = 0
-    for event, _ in etree.iterwalk(tree, events=("start", "end")):
-        if event == "start":
-            elements += 1
-            depth += 1
-            deepest = max(deepest, depth)
-        else:
-            depth -= 1
+    """Why the tree is too big or too deep to extract in reasonable time, or None. Both are asked of lxml
+    in C (a count, and whether a chain of MAX_DEPTH + 1 nested elements exists): no walk in Python."""
+    elements = int(tree.xpath("count(//*)"))
     if elements > MAX_ELEMENTS:
         return f"page has {elements} HTML elements (limit {MAX_ELEMENTS}); body not extracted"
-    if deepest > MAX_DEPTH:
-        return f"page nests elements {deepest} deep (limit {MAX_DEPTH}); body not extracted"
+    if TOO_DEEP(tree):
+        return f"page nests elements more than {MAX_DEPTH} deep; body not extracted"
     return None
 
 
@@ -191,6 +188,8 @@ def looks_like_a_widget(text: str | None, tree: HtmlElement, metadata: PageMetad
     title = metadata.title or metadata.h1
     if title and not _shares_words(title, text[:3000]):
         return True
+    if len(text) > WIDGET_CHECK_CHARS:
+        return False  # a widget's worth of text is short; a long body is compared no further
     block = _largest_block(tree)
     return block > LARGEST_BLOCK_SHARE * len(text) and block > 2 * SHORT_TEXT_CHARS
 

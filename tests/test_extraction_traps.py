@@ -89,3 +89,19 @@ def test_the_demo_traps_are_extracted_whole(network):
         assert page.title == article.title  # entities decoded, " | The Circuit Ledger" taken off
         assert article.paragraphs[0][:15] in page.text and article.paragraphs[-1][:15] in page.text
         assert "为您推荐" not in page.text and "网友001" not in page.text
+
+
+def test_pages_too_deep_or_too_big_are_named_and_a_deep_enough_one_is_read():
+    from pipeline.extract import extract_page
+
+    deep = "<html><body>" + "<div>" * 300 + "<p>text</p>" + "</div>" * 300 + "</body></html>"
+    assert (
+        extract_page(deep, "https://x.test/a").problem == "page nests elements more than 200 deep; body not extracted"
+    )
+    fine = (
+        "<html><body>" + "<div>" * 150 + "<p>" + "fictional words " * 100 + "</p>" + "</div>" * 150 + "</body></html>"
+    )
+    page = extract_page(fine, "https://x.test/a")
+    assert page.problem is None and "fictional words" in (page.text or "")
+    big = "<html><body>" + "<span>x</span>" * 25_000 + "</body></html>"
+    assert "25002 HTML elements" in (extract_page(big, "https://x.test/a").problem or "")
