@@ -15,7 +15,7 @@ import sqlite_utils
 
 from pipeline.dates import to_utc_iso
 from pipeline.minhash import band_hashes, from_blob, signature, similarity, to_blob
-from pipeline.stories import MAX_GAP, SPECIFIC_IDF, ArticleProfile, keywords, links
+from pipeline.stories import DEFAULT_IDF, MAX_GAP, SPECIFIC_IDF, ArticleProfile, keywords, links
 from pipeline.when import EARLIEST, LATEST, When
 from storage.database import transaction
 from storage.near_duplicates import candidates
@@ -80,7 +80,7 @@ def _candidates(db: sqlite_utils.Database, profile: ArticleProfile, entity_idf: 
     and at estimated ones naming one of its rare entities (the only ones it could link to); an estimate
     looks only at those naming one of its rare entities, within its interval."""
     when = profile.when
-    rare = sorted(e for e in profile.entities if entity_idf.get(e, 6.0) >= SPECIFIC_IDF)
+    rare = sorted(e for e in profile.entities if entity_idf.get(e, DEFAULT_IDF) >= SPECIFIC_IDF)
     reach = (to_utc_iso(max(when.earliest - MAX_GAP, EARLIEST)), to_utc_iso(min(when.latest + MAX_GAP, LATEST)))
     if when.certain:
         rows = recent_profiles(db, *reach)

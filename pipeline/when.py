@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from pipeline.dates import MONTHS
+
 # A stated day may be in any zone from UTC-12 to UTC+14.
 BEFORE_DAY, AFTER_DAY = timedelta(hours=14), timedelta(hours=12)
 # An interval at most this wide is a date (a moment, or a day as stated); wider is an estimate.
@@ -23,27 +25,6 @@ MENTION_BEFORE, MENTION_AFTER = timedelta(days=7), timedelta(days=14)
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 MAX_MENTIONS = 50  # a text that names fifty dates says little about its own
-MONTHS = {
-    name: number
-    for number, names in enumerate(
-        (
-            ("january", "jan"),
-            ("february", "feb"),
-            ("march", "mar"),
-            ("april", "apr"),
-            ("may",),
-            ("june", "jun"),
-            ("july", "jul"),
-            ("august", "aug"),
-            ("september", "sep", "sept"),
-            ("october", "oct"),
-            ("november", "nov"),
-            ("december", "dec"),
-        ),
-        1,
-    )
-    for name in names
-}
 MONTH_NAME = "|".join(sorted(MONTHS, key=len, reverse=True))
 ENGLISH_MENTION = re.compile(
     rf"\b(?P<month>{MONTH_NAME})\.?\s+(?P<day>[0-3]?\d)(?:st|nd|rd|th)?\b(?:,?\s+(?P<year>(?:19|20)\d\d))?"
