@@ -1,4 +1,5 @@
-"""Fixtures: the demo network and its mirror on a free loopback port, and one shared crawl of it.
+"""Fixtures: the demo network and its mirror on a free loopback port, one shared crawl of it, and the
+shipped classifier.
 
 Helpers (the CLI, sources files, quick crawls, ../shared) are in tests/helpers.py.
 """
@@ -18,6 +19,16 @@ from tests.helpers import demo_sources_for, run_chipwatch
 @pytest.fixture(scope="session")
 def network() -> Network:
     return load_network()
+
+
+@pytest.fixture(scope="session")
+def classifier():
+    """The classifier chipwatch ships (topics file and trained model), loaded once for the session."""
+    from chipwatch.config import load_options
+    from pipeline.classify import load_classifier
+
+    options = load_options(env={})
+    return load_classifier(options.classify.topics, options.classify.model)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ from scrapy.utils.test import get_crawler
 from chipwatch.errors import ConfigError
 from pipeline import process
 from pipeline.batch import BatchItem, cluster_batch
-from pipeline.classify import load_classifier
 from pipeline.items import ArticleItem, TopicScore
 from pipeline.stages import ClassifyStage, StoreStage
 from storage import opened
@@ -20,14 +19,6 @@ TEXT = (
     "the list, and AMD and Intel are to get the same treatment, the officials added. Lawmakers in both parties "
     "objected and said they would try to block the sales, while Beijing told its companies to buy fewer of them."
 )
-
-
-@pytest.fixture(scope="module")
-def classifier():
-    from chipwatch.config import load_options
-
-    options = load_options(env={})
-    return load_classifier(options.classify.topics, options.classify.model)
 
 
 def test_a_stage_without_its_setting_is_a_configuration_error():

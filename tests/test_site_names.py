@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from pipeline import process
-from pipeline.classify import load_classifier
 from pipeline.items import ArticleItem
 from pipeline.site_names import site_of, title_tail
 from storage import opened
@@ -50,14 +49,6 @@ def test_site_of_drops_www_and_case():
     assert site_of("https://WWW.Example.COM/a/b") == "example.com"
     assert site_of("http://127.0.0.1:8765/outlet/a") == "127.0.0.1:8765"
     assert site_of("not a url") is None
-
-
-@pytest.fixture(scope="module")
-def classifier():
-    from chipwatch.config import load_options
-
-    options = load_options(env={})
-    return load_classifier(options.classify.topics, options.classify.model)
 
 
 def _item(url: str, title: str, n: int) -> ArticleItem:

@@ -10,18 +10,9 @@ import pytest
 
 from chipwatch.bench.story_eval import day_dated, demo_story_items, load_story_items, pairwise, score
 from pipeline.batch import BatchItem, cluster_batch
-from pipeline.classify import load_classifier
 from pipeline.when import EARLIEST, When, latest_mention, published_within
 
 SEEN = "2026-03-01T12:00:00Z"
-
-
-@pytest.fixture(scope="module")
-def classifier():
-    from chipwatch.config import load_options
-
-    options = load_options(env={})
-    return load_classifier(options.classify.topics, options.classify.model)
 
 
 def test_each_kind_of_date_gives_its_interval():

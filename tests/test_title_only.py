@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from pipeline import process
-from pipeline.classify import load_classifier
 from pipeline.items import ArticleItem
 from storage import opened
 
@@ -16,14 +15,6 @@ TEXT = (
     "customers in China, officials said, with 25% of the revenue going to the US government. Blackwell stays "
     "off the list. This is fictional text written for chipwatch's tests, long enough to be an article body."
 )
-
-
-@pytest.fixture(scope="module")
-def classifier():
-    from chipwatch.config import load_options
-
-    options = load_options(env={})
-    return load_classifier(options.classify.topics, options.classify.model)
 
 
 def search_result(day: str, title: str = TITLE) -> ArticleItem:
