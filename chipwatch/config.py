@@ -1,7 +1,8 @@
 """One configuration flow: defaults, then one TOML file, then CHIPWATCH_* environment variables.
 
-The TOML sections mirror the commands ([storage], [crawl], [classify], [daemon], [mirror]); the result is one
-frozen Options object that the CLI passes down. Nothing else reads files or the environment for settings.
+The TOML sections mirror the commands ([storage], [crawl], [classify], [daemon], [digest], [watches], [serve],
+[mirror]), and [[watch]] tables define watches; the result is one frozen Options object that the CLI passes
+down. Nothing else reads files or the environment for settings.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chipwatch.errors import ConfigError
 from chipwatch.resources import packaged
+from chipwatch.watches.definition import WatchSpec, spec_from_table
 from pipeline.rules import TOPIC_IDS
 
 DEFAULT_CONFIG_FILE = Path("chipwatch.toml")
@@ -105,6 +107,24 @@ class DigestOptions:
 
 
 @dataclass(frozen=True)
+class WatchOptions:
+    max_items: int = 50  # items in one watch message; a broad watch's first run says "and N more" after these
+    webhook_timeout: float = 10.0  # seconds an endpoint may take to answer
+    webhook_attempts: int = 3  # tries within one run before the message waits for a later run
+    retry_delay: float = 1.0  # seconds before the second try, doubling after each
+    max_retry_after: float = 60.0  # longest Retry-After waited within a run; longer ones wait for a later run
+    # Signs each webhook body (HMAC-SHA256, X-Chipwatch-Signature-256). Only from $CHIPWATCH_WEBHOOK_SECRET.
+    webhook_secret: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    # The address people reach `chipwatch serve` at (https://chipwatch.example.org): links in messages and
+    # feeds point there. Empty: messages point to the commands instead.
+    public_url: str = ""
+
+
+@dataclass(frozen=True)
 class MirrorOptions:
     host: str = "127.0.0.1"
     port: int = 8765
@@ -117,7 +137,11 @@ class Options:
     classify: ClassifyOptions = field(default_factory=ClassifyOptions)
     daemon: DaemonOptions = field(default_factory=DaemonOptions)
     digest: DigestOptions = field(default_factory=DigestOptions)
+    watches: WatchOptions = field(default_factory=WatchOptions)
+    serve: ServeOptions = field(default_factory=ServeOptions)
     mirror: MirrorOptions = field(default_factory=MirrorOptions)
+    # [[watch]] tables of the config file; they win over watches of the same name made with `watch add`.
+    watch: tuple[WatchSpec, ...] = ()
     config_file: Path | None = None
 
     def replace(self, section: str, **changes: Any) -> Options:
@@ -125,7 +149,7 @@ class Options:
         return dataclasses.replace(self, **{section: dataclasses.replace(getattr(self, section), **changes)})
 
 
-SECTIONS = ("storage", "crawl", "classify", "daemon", "digest", "mirror")
+SECTIONS = ("storage", "crawl", "classify", "daemon", "digest", "watches", "serve", "mirror")
 # Short names people expect to type; every field is also reachable as CHIPWATCH_<SECTION>_<FIELD>.
 ENV_ALIASES = {
     "CHIPWATCH_DB": ("storage", "db"),
@@ -136,7 +160,10 @@ ENV_ALIASES = {
     "CHIPWATCH_SMTP_USER": ("digest", "smtp_user"),
 }
 # Settings that may never come from a file, only from the environment.
-ENV_ONLY = {"CHIPWATCH_SMTP_PASSWORD": ("digest", "smtp_password")}
+ENV_ONLY = {
+    "CHIPWATCH_SMTP_PASSWORD": ("digest", "smtp_password"),
+    "CHIPWATCH_WEBHOOK_SECRET": ("watches", "webhook_secret"),
+}
 
 
 def load_options(config_file: Path | None = None, env: Mapping[str, str] | None = None) -> Options:
@@ -147,8 +174,12 @@ def load_options(config_file: Path | None = None, env: Mapping[str, str] | None 
     if config_file is None and DEFAULT_CONFIG_FILE.is_file():
         config_file = DEFAULT_CONFIG_FILE
     values: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
+    watches: tuple[WatchSpec, ...] = ()
     if config_file is not None:
         for section, entries in _read_toml(config_file).items():
+            if section == "watch":
+                watches = _watches(entries, config_file)
+                continue
             if section not in SECTIONS:
                 raise ConfigError(f"{config_file}: unknown section [{section}] (known: {', '.join(SECTIONS)})")
             if not isinstance(entries, dict):
@@ -156,7 +187,8 @@ def load_options(config_file: Path | None = None, env: Mapping[str, str] | None 
             for key, value in entries.items():
                 where = f"{config_file}: [{section}] {key}"
                 if (section, key) in ENV_ONLY.values():
-                    raise ConfigError(f"{where}: passwords are read only from $CHIPWATCH_SMTP_PASSWORD, not from files")
+                    variable = next(name for name, target in ENV_ONLY.items() if target == (section, key))
+                    raise ConfigError(f"{where}: secrets are read only from ${variable}, not from files")
                 if (section, key) == ("digest", "readers"):
                     values[section][key] = _readers(value, f"{config_file}: [[digest.readers]]")
                     continue
@@ -175,7 +207,35 @@ def load_options(config_file: Path | None = None, env: Mapping[str, str] | None 
     _check_crawl(sections["crawl"], config_file)
     _check_daemon(sections["daemon"], config_file)
     _check_digest(sections["digest"], config_file)
-    return Options(**sections, config_file=config_file)
+    _check_watches(sections["watches"], sections["serve"], config_file)
+    return Options(**sections, watch=watches, config_file=config_file)
+
+
+def _watches(value: Any, config_file: Path) -> tuple[WatchSpec, ...]:
+    from chipwatch.errors import QueryError
+
+    if not isinstance(value, list):
+        raise ConfigError(f"{config_file}: write watches as [[watch]] tables")
+    specs: list[WatchSpec] = []
+    for index, entry in enumerate(value, 1):
+        try:
+            spec = spec_from_table(entry, f"{config_file}: [[watch]] #{index}")
+        except QueryError as error:
+            raise ConfigError(str(error)) from None
+        if any(other.name == spec.name for other in specs):
+            raise ConfigError(f"{config_file}: [[watch]] #{index}: the name {spec.name!r} is used twice")
+        specs.append(spec)
+    return tuple(specs)
+
+
+def _check_watches(watches: WatchOptions, serve: ServeOptions, config_file: Path | None) -> None:
+    where = f"{config_file or 'config'}"
+    if watches.max_items < 1 or watches.webhook_attempts < 1 or watches.webhook_timeout <= 0:
+        raise ConfigError(f"{where}: [watches] max_items and webhook_attempts at least 1, webhook_timeout positive")
+    if watches.retry_delay < 0 or watches.max_retry_after < 0:
+        raise ConfigError(f"{where}: [watches] retry_delay and max_retry_after must not be negative")
+    if serve.public_url and not re.match(r"^https?://[^/\s]+", serve.public_url):
+        raise ConfigError(f"{where}: [serve] public_url: an http(s) address, not {serve.public_url!r}")
 
 
 READER_LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
@@ -272,6 +332,8 @@ _SECTION_TYPES = {
     "classify": ClassifyOptions,
     "daemon": DaemonOptions,
     "digest": DigestOptions,
+    "watches": WatchOptions,
+    "serve": ServeOptions,
     "mirror": MirrorOptions,
 }
 

@@ -42,6 +42,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("chipwatch.daemon")
 DIGEST_JOB = "digest"
 DIGEST_CHECK = timedelta(minutes=5)
+# Watches: matched after every crawl by the crawl itself; this pass retries failed deliveries and catches
+# up on articles a killed crawl stored without matching them.
+WATCH_JOB = "watches"
+WATCH_CHECK = timedelta(minutes=5)
 ORPHAN_CHECK_TICKS = 20  # main-loop ticks of 0.5 s
 
 
@@ -114,7 +118,7 @@ class Daemon:
         while no daemon ran (or whose last run was cancelled or failed) run at once, within misfire_grace."""
         zone = self.options.daemon.timezone
         for job in self.scheduler.get_jobs():
-            if job.id != DIGEST_JOB:
+            if job.id not in (DIGEST_JOB, WATCH_JOB):
                 job.remove()
         due: set[str] = set()
         if catch_up:
@@ -139,6 +143,14 @@ class Daemon:
                 id=DIGEST_JOB,
                 name="daily digest",
                 next_run_time=now_utc() + timedelta(seconds=5),
+            )
+        if self.scheduler.get_job(WATCH_JOB) is None:
+            self.scheduler.add_job(
+                self._watch_job,
+                IntervalTrigger(seconds=WATCH_CHECK.total_seconds()),
+                id=WATCH_JOB,
+                name="watch deliveries",
+                next_run_time=now_utc() + timedelta(seconds=10),
             )
         log.info("scheduled %d sources in %s; digest at %s", len(sources), zone, self.options.daemon.digest_time)
 
@@ -212,6 +224,16 @@ class Daemon:
                 record_job(db, f"crawl:{source}", stamp(now_utc()), outcome.status)
         log.info("crawl %s: %s in %.1fs", source, outcome.status, outcome.seconds)
 
+    def _watch_job(self) -> None:
+        if self.stopping.is_set():
+            return
+        from chipwatch.watches.run import watch_pass
+
+        result = watch_pass(self.options)
+        line = result.summary()
+        if line:
+            log.info("%s", line)
+
     def _digest_job(self) -> None:
         if self.stopping.is_set():
             return
@@ -278,6 +300,11 @@ def run_due(options: Options) -> DueRun:
             settle_orphans(db, stamp(now_utc()))
             names = due_sources(options, sources, db, now_utc())
         results = crawl(options, tuple(names)) if names else []
+        if not names:
+            # No crawl, so no watch pass after one: failed deliveries are retried here.
+            from chipwatch.watches.run import watch_pass
+
+            watch_pass(options)
         with opened(options.storage.db) as db:
             for result in results:
                 if result.status == "ok":  # a cancelled or failed run does not count as run

@@ -28,6 +28,7 @@ SORTS = ("date", "relevance")
 MOMENT = "COALESCE(a.published_at, a.first_seen_at)"
 RESULT_COLUMNS = (
     "a.id, a.canonical_url AS url, a.url AS fetched_url, a.title, a.source, a.publisher, a.lang, a.published_at, "
+    "a.updated_at, "
     f"a.first_seen_at, {MOMENT} AS moment, a.relevant, a.relevance, a.story_id, a.is_follow_up, "
     "substr(a.text, 1, 400) AS excerpt"
 )
@@ -47,9 +48,14 @@ class SearchQuery:
     since: str | None = None  # UTC ISO date or datetime, inclusive
     until: str | None = None  # exclusive
     min_relevance: float | None = None
+    relevant: bool | None = None  # True: only articles the classifier (or a label) calls relevant
     entity: str | None = None  # KIND:VALUE, e.g. chip:h200
     sort: str = "date"
     limit: int | None = 20
+    # Only articles stored after `after_id` and up to `through_id` (ids grow as articles are stored): what a
+    # watch matches of the articles stored since it last looked.
+    after_id: int | None = None
+    through_id: int | None = None
 
 
 def search_articles(db: sqlite_utils.Database, query: str | None = None, **filters: Any) -> list[dict[str, Any]]:
@@ -107,11 +113,13 @@ def _plan(db: sqlite_utils.Database, request: SearchQuery, columns: str) -> tupl
         return sql, [*params, *limit_params]
     if request.sort == "relevance" or not request.limit or not _is_common(db, request, match, span):
         order = "f.rank, a.id DESC" if request.sort == "relevance" else f"{MOMENT} DESC, a.id DESC"
+        # The id range asked of the index itself, so it reads only the new rows' postings.
+        ranged, range_params = _rowid_range(request)
         sql = (
             f"SELECT {columns} FROM articles_fts f JOIN articles a ON a.id = f.rowid"
-            f"{_where(['articles_fts MATCH ?', *where])} ORDER BY {order}{limit}"
+            f"{_where(['articles_fts MATCH ?', *ranged, *where])} ORDER BY {order}{limit}"
         )
-        return sql, [match, *params, *limit_params]
+        return sql, [match, *range_params, *params, *limit_params]
     # A common query: newest first along the date index, cheap filters before the full-text check, which
     # looks at the words only (facets would make each check read their long lists: 40x slower).
     where.append("EXISTS (SELECT 1 FROM articles_fts f WHERE f.rowid = a.id AND articles_fts MATCH ?)")
@@ -196,9 +204,18 @@ def _filters(request: SearchQuery) -> tuple[list[str], list[Any]]:
     if request.story is not None:
         where.append("a.story_id = ?")
         params.append(request.story)
+    if request.after_id is not None:
+        where.append("a.id > ?")
+        params.append(request.after_id)
+    if request.through_id is not None:
+        where.append("a.id <= ?")
+        params.append(request.through_id)
     if request.min_relevance is not None:
         where.append("a.relevance >= ?")
         params.append(request.min_relevance)
+    if request.relevant is not None:
+        where.append("a.relevant = ?")
+        params.append(int(request.relevant))
     if request.topic:
         where.append("EXISTS (SELECT 1 FROM article_topics t WHERE t.article_id = a.id AND t.topic = ?)")
         params.append(request.topic)
@@ -207,6 +224,17 @@ def _filters(request: SearchQuery) -> tuple[list[str], list[Any]]:
         where.append("EXISTS (SELECT 1 FROM entities e WHERE e.article_id = a.id AND e.kind = ? AND e.value = ?)")
         params.extend([kind, value])
     return where, params
+
+
+def _rowid_range(request: SearchQuery) -> tuple[list[str], list[Any]]:
+    clauses, params = [], []
+    if request.after_id is not None:
+        clauses.append("f.rowid > ?")
+        params.append(request.after_id)
+    if request.through_id is not None:
+        clauses.append("f.rowid <= ?")
+        params.append(request.through_id)
+    return clauses, params
 
 
 def _where(clauses: list[str]) -> str:
@@ -229,3 +257,16 @@ def _attach_topics(db: sqlite_utils.Database, rows: list[dict[str, Any]]) -> Non
         row["relevant"] = bool(row["relevant"])
         row["is_follow_up"] = bool(row.get("is_follow_up"))
         row["topics"] = [{"id": t["id"], "score": t["score"]} for t in topics.get(row["id"], [])]
+
+
+def rows_for_ids(db: sqlite_utils.Database, ids: list[int]) -> list[dict[str, Any]]:
+    """These articles as search returns them, with topics, in id order."""
+    rows: list[dict[str, Any]] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        cursor = db.execute(f"SELECT {RESULT_COLUMNS} FROM articles a WHERE a.id IN ({marks}) ORDER BY a.id", chunk)
+        names = [column[0] for column in cursor.description]
+        rows.extend(dict(zip(names, row, strict=True)) for row in cursor.fetchall())
+    _attach_topics(db, rows)
+    return rows

@@ -270,3 +270,9 @@ def _decoded(row: dict[str, Any]) -> dict[str, Any]:
 def story_of_articles(db: sqlite_utils.Database) -> dict[int, int | None]:
     """Every article's story (None for an article in none)."""
     return {row[0]: row[1] for row in db.execute("SELECT id, story_id FROM articles")}
+
+
+def story_title(db: sqlite_utils.Database, story_id: int) -> str | None:
+    """The story's stored title, or None when there is no such story."""
+    row = db.execute("SELECT title FROM stories WHERE id = ?", [story_id]).fetchone()
+    return None if row is None else str(row[0] or f"story {story_id}")

@@ -205,3 +205,74 @@ def rss(base: str, entries: list[tuple[str, str]], *, date: str = "Wed, 10 Dec 2
         for title, link in entries
     )
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'.encode()
+
+
+class WebhookSink:
+    """A real HTTP server on loopback that takes webhooks. Each request takes the next behaviour from
+    `script` (default "ok"): "ok" (200), ("status", code, headers), "slow" (answers 200 after `slow_seconds`),
+    "garbage" (a reply that is not HTTP), "ok-then-kill" (200, then SIGKILL to `kill_pid`). Every request is
+    recorded with its delivery id, body, headers and whether it was answered 2xx in time."""
+
+    def __init__(self, slow_seconds: float = 1.5) -> None:
+        import http.server
+        import threading
+
+        self.script: list[Any] = []
+        self.received: list[dict[str, Any]] = []
+        self.kill_pid: int | None = None
+        self.slow_seconds = slow_seconds
+        sink = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                behaviour = sink.script.pop(0) if sink.script else "ok"
+                record = {
+                    "delivery": self.headers.get("X-Chipwatch-Delivery"),
+                    "signature": self.headers.get("X-Chipwatch-Signature-256"),
+                    "body": body,
+                    "acknowledged": False,
+                    "behaviour": behaviour if isinstance(behaviour, str) else behaviour[1],
+                }
+                sink.received.append(record)
+                if behaviour == "garbage":
+                    self.wfile.write(b"\x00\x01 this is not http\r\n\r\n")
+                    self.close_connection = True
+                    return
+                if behaviour == "slow":
+                    time.sleep(sink.slow_seconds)  # the sender gave up before this answer
+                    with contextlib.suppress(OSError):
+                        self._answer(200, {})
+                    return
+                if isinstance(behaviour, tuple):
+                    self._answer(behaviour[1], behaviour[2] if len(behaviour) > 2 else {})
+                    return
+                self._answer(200, {})
+                record["acknowledged"] = True
+                if behaviour == "ok-then-kill" and sink.kill_pid:
+                    self.wfile.flush()
+                    os.kill(sink.kill_pid, signal.SIGKILL)
+
+            def _answer(self, status: int, headers: dict[str, str]) -> None:
+                payload = b'{"ok": true}' if status < 300 else b"no"
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def acknowledged(self) -> list[dict[str, Any]]:
+        return [record for record in self.received if record["acknowledged"]]
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

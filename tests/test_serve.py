@@ -141,3 +141,23 @@ def test_the_canned_search_marks_the_words_in_a_passage(datasette):
     with urllib.request.urlopen(f"{base}/{name}/search?" + urllib.parse.urlencode({"q": "H200"}), timeout=20) as page:
         html = page.read().decode()
     assert "<mark>H200</mark>" in html and "⟦" not in html
+
+
+def test_atom_feeds_are_served_beside_datasette(datasette):
+    import feedparser
+
+    datasette = datasette[0]
+
+    with urllib.request.urlopen(datasette + "/feeds/all.atom?limit=5", timeout=10) as response:
+        assert response.headers["Content-Type"].startswith("application/atom+xml")
+        parsed = feedparser.parse(response.read())
+    assert not parsed.bozo and len(parsed.entries) == 5
+    assert parsed.feed.links[0].href.endswith("/feeds/all.atom")
+    with urllib.request.urlopen(datasette + "/feeds/topic/enforcement.atom", timeout=10) as response:
+        assert all(
+            "enforcement" in [tag.term for tag in entry.tags] for entry in feedparser.parse(response.read()).entries
+        )
+    for missing in ("/feeds/watch/nobody.atom", "/feeds/topic/nope.atom"):
+        with pytest.raises(urllib.error.HTTPError) as error:
+            urllib.request.urlopen(datasette + missing, timeout=10)
+        assert error.value.code == 404

@@ -27,6 +27,8 @@ COMMANDS: dict[str, str] = {
     "show": "chipwatch.cli.query:show",
     "export": "chipwatch.cli.query:export",
     "serve": "chipwatch.cli.query:serve",
+    "watch": "chipwatch.cli.watches:watch",
+    "feed": "chipwatch.cli.watches:feed",
     "stories": "chipwatch.cli.stories:stories",
     "story": "chipwatch.cli.stories:story",
     "cluster": "chipwatch.cli.stories:cluster",

@@ -155,3 +155,115 @@ def sources_check(
         click.echo(format_checks(results), nl=False)
     if any(r.verdict != "ok" for r in results):
         raise SystemExit(2)
+
+
+@sources.command(name="import")
+@click.argument("opml_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--sources-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The sources file to add to (default from config; created when missing).",
+)
+@click.option("--schedule", default="0 */3 * * *", show_default=True, help="Cron schedule for the new sources.")
+@click.option("--dry-run", is_flag=True, help="Say what would be added; change nothing.")
+@click.pass_obj
+def sources_import(options: Options, opml_file: Path, sources_file: Path | None, schedule: str, dry_run: bool) -> None:
+    """Add the feeds of an OPML file (a feed reader's export) as `feed` sources, each with the given
+    schedule; feeds already in the sources file are skipped. Reports each feed.
+
+    \b
+    Example:
+      chipwatch sources import feedly.opml --sources-file my-sources.toml
+      chipwatch sources import subscriptions.opml --dry-run
+    """
+    from chipwatch.errors import ConfigError
+    from chipwatch.resources import packaged
+    from spiders.opml import read_opml, same_feed, source_name, toml_entry
+    from spiders.sources import cron_problem, load_sources
+
+    target = sources_file or options.crawl.sources
+    if target.resolve() == packaged("spiders", "sources.toml").resolve():
+        raise ConfigError(
+            "the shipped sources list is part of the installed package: import into your own file with "
+            "--sources-file my-sources.toml (and point [crawl] sources at it)"
+        )
+    problem = cron_problem(schedule)
+    if problem:
+        raise ConfigError(f"--schedule {schedule!r}: {problem}")
+    existing = load_sources(target) if target.exists() else []
+    feeds, skipped = read_opml(opml_file.read_bytes(), str(opml_file))
+    known = {same_feed(source.url): source.name for source in existing}
+    taken = {source.name for source in existing}
+    added: list[str] = []
+    for feed in feeds:
+        key = same_feed(feed.url)
+        if key in known:
+            click.echo(f"skip  {feed.url}  already a source ({known[key]})")
+            continue
+        name = source_name(feed.title, feed.url, taken)
+        taken.add(name)
+        known[key] = name
+        added.append(toml_entry(name, feed, schedule))
+        click.echo(f"add   {name:<28} {feed.url}")
+    for skip in skipped:
+        click.echo(f"skip  {skip.url or skip.title}  {skip.why}")
+    if not added:
+        click.echo(f"nothing to add to {target}")
+        return
+    if dry_run:
+        click.echo(f"would add {len(added)} sources to {target} (dry run: nothing changed)")
+        return
+    _append_sources(target, added)
+    click.echo(f"added {len(added)} sources to {target}")
+
+
+def _append_sources(target: Path, entries: list[str]) -> None:
+    """Append to the file through a checked copy: the file is replaced only once the result loads."""
+    import os
+    import tempfile
+
+    from spiders.sources import load_sources
+
+    before = target.read_text(encoding="utf-8") if target.exists() else "# chipwatch sources\n"
+    text = before.rstrip("\n") + "\n\n" + "\n".join(entries)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".toml")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        load_sources(Path(temporary))
+        os.replace(temporary, target)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+@sources.command(name="export")
+@click.option("--sources-file", type=click.Path(path_type=Path), help="Sources file (default from config).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of standard output.")
+@click.pass_obj
+def sources_export(options: Options, sources_file: Path | None, out: Path | None) -> None:
+    """Write the feed sources (feeds and news-search feeds) as OPML 2.0, for a feed reader. Sitemaps,
+    listings and APIs have no feed address and are left out (counted on standard error).
+
+    \b
+    Example:
+      chipwatch sources export --out chipwatch.opml
+    """
+    import sys
+
+    from spiders.opml import FEED_KINDS, write_opml
+    from spiders.sources import load_sources
+
+    known = load_sources(sources_file or options.crawl.sources)
+    document = write_opml(known)
+    if out is None:
+        sys.stdout.buffer.write(document)
+        sys.stdout.flush()
+    else:
+        out.write_bytes(document)
+    left_out = sum(1 for source in known if source.kind not in FEED_KINDS)
+    exported = len(known) - left_out
+    click.echo(
+        f"exported {exported} feed sources" + (f"; {left_out} without a feed left out" if left_out else ""), err=True
+    )

@@ -1,4 +1,4 @@
-"""What several commands share: the storage they open, and the option checks they make."""
+"""What several commands share: the storage they open (the option checks are in chipwatch.queries)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from typing import Any
 import click
 
 from chipwatch.config import Options
-from chipwatch.errors import QueryError
+from chipwatch.queries import check_topic, since_option
+
+__all__ = ["check_topic", "since_option", "with_storage"]
 
 
 def with_storage(*, readonly: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -31,22 +33,3 @@ def with_storage(*, readonly: bool = True) -> Callable[[Callable[..., Any]], Cal
         return wrapper
 
     return decorate
-
-
-def since_option(since: str | None, option: str = "--since") -> str | None:
-    """A date option as UTC ISO 8601, or a one-line QueryError naming the option."""
-    from pipeline.dates import parse_date, to_utc_iso
-
-    if not since:
-        return None
-    moment = parse_date(since)
-    if moment is None:
-        raise QueryError(f"cannot read {option} {since!r}; use YYYY-MM-DD")
-    return to_utc_iso(moment)
-
-
-def check_topic(topic: str | None) -> None:
-    from pipeline.classify import TOPIC_IDS
-
-    if topic and topic not in TOPIC_IDS:
-        raise QueryError(f"unknown topic {topic!r} (known: {', '.join(TOPIC_IDS)})")

@@ -9,28 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from chipwatch.cli.options import check_topic, since_option, with_storage
+from chipwatch.cli.options import with_storage
 from chipwatch.config import Options
 from chipwatch.errors import QueryError
+from chipwatch.queries import search_request
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
-
-    from storage.search import SearchQuery
-
-
-KNOWN_LANGS = "known: en, zh (both scripts), zh-Hans, zh-Hant, or another ISO 639-1 code such as ja or de"
-# Country codes people type for a language.
-COUNTRY_NOT_LANGUAGE = {
-    "cn": "for Chinese use zh (or zh-Hans)",
-    "tw": "for Chinese as written in Taiwan use zh-Hant",
-    "hk": "for Chinese as written in Hong Kong use zh-Hant",
-    "jp": "for Japanese use ja",
-    "kr": "for Korean use ko",
-    "us": "for English use en",
-    "uk": "for English use en",
-    "gb": "for English use en",
-}
 
 
 def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -64,51 +49,6 @@ def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(options):
         command = option(command)
     return command
-
-
-def search_request(query: str | None, limit: int | None, **filters: Any) -> SearchQuery:
-    """Check the filters people typed and build the storage query, or raise a one-line QueryError."""
-    from pipeline.language import normalise_lang
-    from storage.search import SearchQuery
-
-    check_topic(filters["topic"])
-    if query is not None and not any(char.isalnum() for char in query):
-        raise QueryError(
-            f"the query {query!r} has no letters, digits or characters to search for: only punctuation or "
-            "symbols, which the index does not keep"
-        )
-    lang = filters["lang"]
-    if lang:
-        lang = normalise_lang(lang)
-        hint = COUNTRY_NOT_LANGUAGE.get(filters["lang"].strip().lower())
-        if hint:
-            raise QueryError(f"--lang {filters['lang']} is a country; {hint} ({KNOWN_LANGS})")
-        if lang is None:
-            raise QueryError(f"not a language code: {filters['lang']!r} ({KNOWN_LANGS})")
-    entity = filters["entity"]
-    if entity and ":" not in entity:
-        raise QueryError(f"--entity takes KIND:VALUE, such as chip:h200 or agency:samr, not {entity!r}")
-    since = since_option(filters["since"])
-    until = since_option(filters["until"], "--until")
-    if since and until and since >= until:
-        raise QueryError(f"--since {filters['since']} is not before --until {filters['until']}")
-    if query and not filters.get("exact"):
-        from pipeline.entities import with_other_names
-
-        query = with_other_names(query)
-    return SearchQuery(
-        text=query,
-        topic=filters["topic"],
-        story=filters["story"],
-        source=filters["source"],
-        lang=lang,
-        since=since,
-        until=until,
-        min_relevance=filters["min_relevance"],
-        entity=entity.lower() if entity else None,
-        sort=filters["sort"],
-        limit=limit,
-    )
 
 
 @click.command()
@@ -205,7 +145,8 @@ def export(options: Options, db: Database, query: str | None, fmt: str, out: Pat
 def serve(options: Options, port: int, host: str) -> None:
     """Browse the database in Datasette, read-only: described tables, facets on topic, outlet and language,
     full-text search, and canned queries (today's items by topic, a story's timeline, source health,
-    coverage by language per day, search in English and Chinese).
+    coverage by language per day, search in English and Chinese). Atom feeds for feed readers at
+    /feeds/all.atom, /feeds/topic/ID.atom, /feeds/story/N.atom and /feeds/watch/NAME.atom.
 
     \b
     Example:
@@ -221,4 +162,4 @@ def serve(options: Options, port: int, host: str) -> None:
         click.echo(f"cannot serve on {host}:{port}: {busy} (choose another with --port)", err=True)
         sys.exit(2)
     click.echo(f"serving {options.storage.db} read-only on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
-    exec_datasette(Path(options.storage.db), port, host)
+    exec_datasette(Path(options.storage.db), port, host, options.serve.public_url)

@@ -107,7 +107,28 @@ def crawl(
         for _, lock in locks:
             lock.release()
     with opened(options.storage.db, readonly=True) as db:
-        return [_result(db, source, crawler) for source, crawler in crawlers] + refused
+        results = [_result(db, source, crawler) for source, crawler in crawlers] + refused
+    if not interrupted(results):
+        _watch_pass(options, stream)
+    return results
+
+
+def _watch_pass(options: Options, stream: TextIO) -> None:
+    """The run's new articles matched against every watch, and what is due sent, once they are stored. A
+    failure here is said and never fails the crawl: the next pass matches the same articles again."""
+    from chipwatch.watches.run import watch_pass
+
+    try:
+        result = watch_pass(options)
+    except Exception as error:  # the crawl's articles are stored; the watches catch up on the next pass
+        logging.getLogger("chipwatch.watches").exception("watch pass failed")
+        stream.write(f"watches not matched this time (they catch up on the next run): {error}\n")
+        return
+    for note in result.notes:
+        stream.write(note + "\n")
+    line = result.summary()
+    if line:
+        stream.write(line + "\n")
 
 
 def _result(db: Database, source: Source, crawler: Crawler) -> RunResult:

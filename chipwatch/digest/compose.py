@@ -60,6 +60,42 @@ class TopicSection:
 
 
 @dataclass
+class WatchSection:
+    """A daily watch's matches, shown in its reader's digest under "Your watches"."""
+
+    name: str
+    items: list[Item]
+    more: int
+    more_at: str | None
+
+
+def watch_sections(messages: list[dict[str, Any]]) -> list[WatchSection]:
+    """The daily watches' pending messages for a reader, as digest sections (one per watch, merged)."""
+    by_watch: dict[str, WatchSection] = {}
+    for message in messages:
+        body = message["payload"]
+        section = by_watch.setdefault(body["watch"], WatchSection(clean(body["watch"]), [], 0, body.get("more_at")))
+        section.more += body.get("more", 0)
+        for entry in body["items"]:
+            section.items.append(
+                Item(
+                    id=entry["id"],
+                    title=clean(entry["title"]) or "(untitled)",
+                    url=safe_url(entry["url"]),
+                    outlet=clean(entry["outlet"]),
+                    date=(entry.get("published_at") or "")[:10],
+                    lang=LANG_LABELS.get(entry.get("lang") or "", entry.get("lang") or "?"),
+                    snippet=clean(entry.get("snippet")),
+                    topics=list(entry.get("topics") or []),
+                    copies=0,
+                    follow_up_to=None,
+                    story_id=entry.get("story_id"),
+                )
+            )
+    return list(by_watch.values())
+
+
+@dataclass
 class Digest:
     reader: Reader
     day: str
@@ -71,6 +107,8 @@ class Digest:
     covers_from: str
     covers_to: str
     attention: list[tuple[str, str, str]] = field(default_factory=list)  # (source, status, why) to look at
+    watches: list[WatchSection] = field(default_factory=list)  # "Your watches": daily watches' matches
+    watch_deliveries: list[int] = field(default_factory=list)  # marked sent when this digest is
 
 
 def clean(text: str | None) -> str:

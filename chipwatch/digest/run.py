@@ -17,16 +17,20 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from chipwatch.config import TOPIC_IDS, Options, Reader
-from chipwatch.digest.compose import Digest, compose
+from chipwatch.digest.compose import Digest, compose, watch_sections
 from chipwatch.digest.deliver import DeliveryError, deliver, write_files
 from chipwatch.digest.render import message, render
 from pipeline.dates import to_utc_iso
 from storage import opened
+from storage.deliveries import has_pending, pending_for_digest, sent
 from storage.digests import begin, digest_for, earliest_in_story, finish, last_sent, new_items
 from storage.stories import story_titles
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
+
+from chipwatch.watches.delivery import deliver_due
+from chipwatch.watches.matching import batch_daily
 
 log = logging.getLogger("chipwatch.digest")
 
@@ -66,6 +70,9 @@ def build(options: Options, db: Database, reader: Reader, day: date, covers: tup
         covers,
     )
     digest.attention = sources_needing_attention(db, options.daemon.timezone)
+    messages = pending_for_digest(db, reader.address)
+    digest.watches = watch_sections(messages)
+    digest.watch_deliveries = [message["id"] for message in messages]
     return digest
 
 
@@ -92,8 +99,14 @@ def send_digests(
     now = now or datetime.now(UTC)
     outcomes = []
     with opened(options.storage.db) as db:
+        # Daily watches: their matches since their last message, into the digests below (for readers) or
+        # sent on their own (other addresses, webhooks) right after.
+        daily = batch_daily(options, db, utc(now), {reader.address for reader in options.digest.readers})
         for reader in readers:
             outcomes.append(_send_one(options, db, reader, day, now))
+        others = daily and has_pending(db, ("email", "webhook"))
+    if others:
+        deliver_due(options)
     return outcomes
 
 
@@ -105,7 +118,7 @@ def _send_one(options: Options, db: Database, reader: Reader, day: date, now: da
     covers = window(options, reader, day, now, previous["covers_to"] if previous else None)
     row = begin(db, reader.address, day.isoformat(), *covers)
     digest = build(options, db, reader, day, covers)
-    if not digest.items and not reader.send_empty:
+    if not digest.items and not digest.watches and not reader.send_empty:
         finish(db, row["id"], "empty", utc(now))
         return ReaderOutcome(reader.address, "empty")
     html, text = render(digest, options.digest)
@@ -116,6 +129,8 @@ def _send_one(options: Options, db: Database, reader: Reader, day: date, now: da
         finish(db, row["id"], "failed", utc(now), items=digest.items, stories=digest.stories, error=str(error))
         log.error("digest for %s on %s not sent: %s", reader.address, day, error)
         return ReaderOutcome(reader.address, "failed", digest.items, str(error))
+    if digest.watch_deliveries:
+        sent(db, digest.watch_deliveries, utc(now), "digest")
     finish(
         db,
         row["id"],

@@ -11,8 +11,10 @@ from sqlite_utils import Database
 
 from chipwatch.crawl.locks import DaemonHolder
 from chipwatch.reports.health import source_health, stored_source
+from chipwatch.reports.watches import format_delivery_problems
 from pipeline.dates import to_utc_iso
 from spiders.sources import cron_trigger
+from storage.deliveries import delivery_problems
 from storage.digests import last_digest_sent
 from storage.sources import health_rows, known_sources
 
@@ -52,6 +54,8 @@ def status_report(
         "sources": rows,
         "daemon": {"pid": daemon.pid, "since": daemon.since} if daemon else None,
         "digest_last_sent": last_digest_sent(db),
+        # Watch messages waiting after a failed delivery, one entry per watch and target.
+        "deliveries_failing": delivery_problems(db),
         "db_path": str(db_path),
         "db_bytes": size,
     }
@@ -83,5 +87,8 @@ def format_status(report: dict[str, Any]) -> str:
     else:
         lines.append("daemon: not running on this database (next runs are shown while one runs)")
     lines.append(f"digest last sent: {report['digest_last_sent'] or 'never'}")
+    if report["deliveries_failing"]:
+        lines.append("watch deliveries failing (kept, retried on later runs):")
+        lines.extend(format_delivery_problems(report["deliveries_failing"]))
     lines.append(f"database: {report['db_path']} ({report['db_bytes'] / 1_000_000:.1f} MB)")
     return "\n".join(lines) + "\n"

@@ -28,6 +28,7 @@ from storage.migrations import (
     m0013_time_evidence,
     m0014_title_only,
     m0015_entries_found,
+    m0016_watches,
 )
 
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
@@ -46,6 +47,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0013_time_evidence", m0013_time_evidence.migrate),
     ("0014_title_only", m0014_title_only.migrate),
     ("0015_entries_found", m0015_entries_found.migrate),
+    ("0016_watches", m0016_watches.migrate),
 ]
 
 
