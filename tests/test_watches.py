@@ -401,3 +401,13 @@ def test_two_processes_matching_at_once_record_each_match_once(db):
     processes = [start_chipwatch("watch", "run", env=env) for _ in range(3)]
     assert [process.wait(timeout=60) for process in processes] == [0, 0, 0]
     assert query(db, "SELECT count(*) FROM watch_matches") == [(len(search_ids(db, "H200")),)]
+
+
+def test_the_watch_benchmark_runs_and_reports_its_reference(tmp_path):
+    result = run_chipwatch(
+        "bench-watches", "--watches", "10", "--run-articles", "100", "--stored", "400", env=clean_env(), cwd=tmp_path
+    )
+    out = result.stdout.decode()
+    assert result.returncode == 0, result.stderr
+    assert "10 watches against 100 new articles" in out and "as a plain search" in out
+    assert int(out.split(" matches recorded")[0].rsplit(" ", 1)[1].replace(",", "")) > 0

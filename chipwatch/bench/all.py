@@ -40,7 +40,7 @@ class Report:
 def run_all(options: Options, shared: Path, quick: bool, log: Callable[[str], None] = print) -> Report:
     report = Report(quick)
     started = time.perf_counter()
-    steps = [_end_to_end, _extraction, _classification, _grouping, _search, _digest, _daemon_memory]
+    steps = [_end_to_end, _extraction, _classification, _grouping, _search, _watches, _digest, _daemon_memory]
     for step in steps:
         name = (step.__doc__ or step.__name__).splitlines()[0]
         log(f"… {name}")
@@ -131,6 +131,24 @@ def _grouping(options: Options, shared: Path, quick: bool) -> list[Figure]:
             f"{small.stored:,} stored: {small.ms_per_article:.1f} ms → {ratio:.2f}×",
             "≤ 1.5×",
             f"chipwatch bench-grouping --sizes {sizes[0]},{sizes[1]}",
+        )
+    ]
+
+
+def _watches(options: Options, shared: Path, quick: bool) -> list[Figure]:
+    """Matching watches against one run's new articles."""
+    from chipwatch.bench.watches import run
+
+    stored = 2_000 if quick else 20_000
+    result = run(stored, 1_000, 100)
+    ratio = result.plain_seconds / result.match_seconds
+    return [
+        Figure(
+            f"Matching 100 watches against a 1,000-article run ({result.stored:,} stored before)",
+            f"{result.match_seconds:.2f} s ({result.matched:,} matches recorded, messages made)",
+            f"each watch as a plain search: {result.plain_seconds:.2f} s → {ratio:.2f}× faster",
+            "< 1 s",
+            f"chipwatch bench-watches --watches 100 --run-articles 1000 --stored {stored}",
         )
     ]
 

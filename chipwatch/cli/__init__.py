@@ -49,6 +49,7 @@ COMMANDS: dict[str, str] = {
     "bench-extract": "chipwatch.cli.bench:bench_extract",
     "bench-search": "chipwatch.cli.bench:bench_search",
     "bench-grouping": "chipwatch.cli.bench:bench_grouping",
+    "bench-watches": "chipwatch.cli.bench:bench_watches",
 }
 
 

@@ -102,6 +102,28 @@ def bench_grouping(sizes: str, probes: int) -> None:
         )
 
 
+@click.command(name="bench-watches")
+@click.option("--watches", "count", default=100, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--run-articles", default=1000, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option("--stored", default=20_000, show_default=True, type=click.IntRange(0, 10_000_000))
+@click.pass_obj
+def bench_watches(options: Options, count: int, run_articles: int, stored: int) -> None:
+    """Time matching watches against one run's new articles, beside running each watch as a plain search.
+
+    \b
+    Example:
+      chipwatch bench-watches --watches 100 --run-articles 1000
+    """
+    from chipwatch.bench.watches import run
+
+    result = run(stored, run_articles, count, options)
+    click.echo(
+        f"{result.watches} watches against {result.run_articles:,} new articles ({result.stored:,} stored before): "
+        f"{result.match_seconds:.2f} s, {result.matched:,} matches recorded; each watch as a plain search: "
+        f"{result.plain_seconds:.2f} s → {result.plain_seconds / result.match_seconds:.2f}x"
+    )
+
+
 @click.command()
 @click.option("--quick", is_flag=True, help="Small sizes, under two minutes: a smoke check of every benchmark.")
 @click.option(
