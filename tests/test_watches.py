@@ -344,6 +344,7 @@ def test_a_daily_watch_goes_into_its_readers_digest_once(db, smtp, tmp_path):
 # -- the demo, end to end ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # two whole demo runs: in `make test-slow` (and CI)
 def test_demo_watch_delivers_what_search_finds_and_a_second_demo_nothing(tmp_path, smtp):
     inbox, port = smtp
     db = tmp_path / "demo.db"
