@@ -114,7 +114,7 @@ def _plan(db: sqlite_utils.Database, request: SearchQuery, columns: str) -> tupl
     if request.sort == "relevance" or not request.limit or not _is_common(db, request, match, span):
         order = "f.rank, a.id DESC" if request.sort == "relevance" else f"{MOMENT} DESC, a.id DESC"
         # The id range asked of the index itself, so it reads only the new rows' postings.
-        ranged, range_params = _rowid_range(request)
+        ranged, range_params = _id_range(request, "f.rowid")
         sql = (
             f"SELECT {columns} FROM articles_fts f JOIN articles a ON a.id = f.rowid"
             f"{_where(['articles_fts MATCH ?', *ranged, *where])} ORDER BY {order}{limit}"
@@ -204,12 +204,9 @@ def _filters(request: SearchQuery) -> tuple[list[str], list[Any]]:
     if request.story is not None:
         where.append("a.story_id = ?")
         params.append(request.story)
-    if request.after_id is not None:
-        where.append("a.id > ?")
-        params.append(request.after_id)
-    if request.through_id is not None:
-        where.append("a.id <= ?")
-        params.append(request.through_id)
+    ranged, range_params = _id_range(request, "a.id")
+    where += ranged
+    params += range_params
     if request.min_relevance is not None:
         where.append("a.relevance >= ?")
         params.append(request.min_relevance)
@@ -226,14 +223,14 @@ def _filters(request: SearchQuery) -> tuple[list[str], list[Any]]:
     return where, params
 
 
-def _rowid_range(request: SearchQuery) -> tuple[list[str], list[Any]]:
-    clauses, params = [], []
-    if request.after_id is not None:
-        clauses.append("f.rowid > ?")
-        params.append(request.after_id)
-    if request.through_id is not None:
-        clauses.append("f.rowid <= ?")
-        params.append(request.through_id)
+def _id_range(request: SearchQuery, column: str) -> tuple[list[str], list[Any]]:
+    """The request's article-id range (after_id, through_id] on a column: the rows', or the index's."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    for operator, bound in (("> ?", request.after_id), ("<= ?", request.through_id)):
+        if bound is not None:
+            clauses.append(f"{column} {operator}")
+            params.append(bound)
     return clauses, params
 
 

@@ -138,14 +138,10 @@ def watch_show(options: Options, db: Database, name: str, limit: int, fmt: str) 
     Example:
       chipwatch watch show eccn-3a090 --limit 50
     """
+    from chipwatch.feeds.selection import watch_articles
     from chipwatch.reports.articles import print_articles
-    from storage.search import rows_for_ids
-    from storage.watches import matched_ids
 
-    row = _known(db, name)
-    rows = rows_for_ids(db, matched_ids(db, row["id"], limit))
-    rows.sort(key=lambda r: (r["moment"] or "", r["id"]), reverse=True)
-    print_articles(rows, fmt, sys.stdout)
+    print_articles(watch_articles(db, _known(db, name)["id"], limit), fmt, sys.stdout)
 
 
 @watch.command(name="test")
@@ -170,8 +166,7 @@ def watch_test(options: Options, db: Database, name: str, fmt: str) -> None:
     row = _known(db, name)
     spec = spec_from_row(row)
     found = sorted(search(db, request_for(spec, row["matched_through"], newest_article_id(db))), key=lambda a: a["id"])
-    cap = options.watches.max_items
-    body = payload(options, spec.name, found[-cap:], max(0, len(found) - cap))
+    body = payload(options, spec.name, found)
     readers = {reader.address for reader in options.digest.readers}
     targets = targets_of(spec, readers)
     if fmt == "json":

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chipwatch import __version__
+from chipwatch.digest.compose import safe_url
 
 ATOM = "http://www.w3.org/2005/Atom"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -38,11 +39,6 @@ def entry_id(canonical_url: str) -> str:
 
 def _text(value: object) -> str:
     return " ".join(NOT_XML.sub("", str(value or "")).split())
-
-
-def _web(url: object) -> str | None:
-    text = str(url or "").strip()
-    return text if re.match(r"^https?://[^\s\"'<>]+$", text, re.IGNORECASE) else None
 
 
 def _stamp(value: str | None) -> str | None:
@@ -94,7 +90,7 @@ def _entry(row: dict[str, Any]) -> tuple[ET.Element, str]:
     _sub(entry, "updated", updated)
     if published:
         _sub(entry, "published", published)
-    link = _web(row.get("url"))
+    link = safe_url(row.get("url"))
     if link:
         _sub(entry, "link", rel="alternate", type="text/html", href=link)
     outlet = _text(row.get("publisher") or row.get("source"))

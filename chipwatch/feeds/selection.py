@@ -49,9 +49,14 @@ def feed_rows(db: Database, kind: str, value: str, limit: int) -> tuple[str, lis
     watch = get_watch(db, value)
     if watch is None:
         raise QueryError(f"no watch named {value!r} (see `chipwatch watch list`)")
-    rows = rows_for_ids(db, matched_ids(db, watch["id"], limit))
+    return f"chipwatch — watch {value}", watch_articles(db, watch["id"], limit)
+
+
+def watch_articles(db: Database, watch_id: int, limit: int) -> list[dict[str, Any]]:
+    """A watch's latest matches, newest published first (`watch show` and the watch's feed)."""
+    rows = rows_for_ids(db, matched_ids(db, watch_id, limit))
     rows.sort(key=lambda r: (r["moment"] or "", r["id"]), reverse=True)
-    return f"chipwatch — watch {value}", rows
+    return rows
 
 
 def render_feed(db: Database, spec: str, limit: int = DEFAULT_LIMIT, public_url: str = "") -> bytes:

@@ -116,14 +116,12 @@ def make_message(
     now: str,
     readers: Collection[str] = (),
 ) -> int:
-    """Inside the caller's transaction: one message for these matches (oldest first) and its deliveries.
-    A message lists at most max_items: the newest of them; the others are counted ("and N more")."""
+    """Inside the caller's transaction: one message for these matches (oldest first) and its deliveries."""
     targets = targets_of(spec, readers)
     if not rows or not targets:
         return 0
-    cap = options.watches.max_items
-    listed, more = rows[-cap:], max(0, len(rows) - cap)
-    batch = add_batch(conn, watch_id, spec.name, now, payload(options, spec.name, listed, more), more, targets)
+    body = payload(options, spec.name, rows)
+    batch = add_batch(conn, watch_id, spec.name, now, body, body.get("more", 0), targets)
     assign_batch(conn, watch_id, [row["id"] for row in rows], batch)
     return 1
 

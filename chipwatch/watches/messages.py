@@ -4,7 +4,6 @@ email made from it."""
 
 from __future__ import annotations
 
-import re
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 from typing import Any
@@ -12,8 +11,9 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from chipwatch.config import Options
+from chipwatch.digest.compose import clean
+from chipwatch.digest.compose import safe_url as web_link
 
-INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 SNIPPET_CHARS = 240
 
 _html = Environment(
@@ -27,20 +27,9 @@ _text = Environment(
 )
 
 
-def clean(value: object) -> str:
-    """A scraped string as one plain line: no control or bidi characters, no line breaks."""
-    return " ".join(INVISIBLE.sub("", str(value or "")).split())
-
-
-def web_link(url: object) -> str | None:
-    """The URL when it is http(s); anything else (javascript:, data:) is never made a link."""
-    text = str(url or "")
-    return text if re.match(r"^https?://", text, re.IGNORECASE) else None
-
-
 def item_of(row: dict[str, Any]) -> dict[str, Any]:
     """One article as a watch's message lists it (the webhook's item)."""
-    snippet = clean(row.get("excerpt") or row.get("summary") or "")
+    snippet = clean(row.get("excerpt") or row.get("summary"))
     if len(snippet) > SNIPPET_CHARS:
         cut = snippet[:SNIPPET_CHARS]
         snippet = (cut.rsplit(" ", 1)[0] if " " in cut[-40:] else cut) + "…"
@@ -64,9 +53,12 @@ def more_link(options: Options, name: str) -> str:
     return f"chipwatch watch show {name}"
 
 
-def payload(options: Options, name: str, rows: list[dict[str, Any]], more: int) -> dict[str, Any]:
-    """The message for these rows (oldest first), at most max_items of them listed, the rest counted."""
-    items = [item_of(row) for row in rows]
+def payload(options: Options, name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The message for these matches (oldest first): at most max_items listed, the newest; the rest counted
+    ("and N more"), so a broad watch's first run does not flood anyone."""
+    listed = rows[-options.watches.max_items :]
+    more = len(rows) - len(listed)
+    items = [item_of(row) for row in listed]
     body: dict[str, Any] = {
         "watch": name,
         "text": chat_text(name, items, more, more_link(options, name)),
