@@ -412,3 +412,29 @@ def test_the_watch_benchmark_runs_and_reports_its_reference(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "10 watches against 100 new articles" in out and "as a plain search" in out
     assert int(out.split(" matches recorded")[0].rsplit(" ", 1)[1].replace(",", "")) > 0
+
+
+def test_a_file_watch_is_listed_and_testable_before_its_first_pass(db, tmp_path):
+    config = tmp_path / "chipwatch.toml"
+    config.write_text('[[watch]]\nname = "fresh"\nquery = "H200"\n', encoding="utf-8")
+    env = env_for(db)
+    listed = json.loads(cli(env, "--config", str(config), "watch", "list", "--format", "json").stdout)
+    assert [(w["name"], w["defined_in"], w["matches"]) for w in listed] == [("fresh", "config", 0)]
+    tested = cli(env, "--config", str(config), "watch", "test", "fresh", "--format", "json")
+    assert tested.returncode == 0, tested.stderr
+    body = json.loads(tested.stdout)["body"]
+    assert len(body["items"]) + body.get("more", 0) == len(search_ids(db, "H200"))
+    assert query(db, "SELECT count(*) FROM watches") == [(0,)]  # testing stored nothing
+
+
+def test_a_daily_watch_without_digest_readers_goes_out_at_digest_time(db, sink, tmp_path):
+    config = tmp_path / "chipwatch.toml"
+    config.write_text(
+        f'[[watch]]\nname = "samr"\nquery = "SAMR"\nwebhooks = ["{sink.url}"]\nevery = "day"\n', encoding="utf-8"
+    )
+    env = env_for(db)
+    assert cli(env, "--config", str(config), "watch", "run").returncode == 0
+    assert not sink.received
+    result = cli(env, "--config", str(config), "digest", "--send")
+    assert result.returncode == 0 and "no digest to send" in result.stdout.decode()
+    assert [items_of(r) for r in sink.acknowledged()] == [search_ids(db, "SAMR")]

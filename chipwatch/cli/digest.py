@@ -46,7 +46,8 @@ def digest(options: Options, day: str | None, to: str | None, send: bool, out: P
         raise QueryError(f"cannot read --date {day!r}; use YYYY-MM-DD") from None
     readers = readers_for(options, to)
     if not readers and send:
-        click.echo("no readers configured ([[digest.readers]] in the config): nothing to send")
+        send_digests(options, chosen, [])  # daily watches still go out at digest time, on their own
+        click.echo("no readers configured ([[digest.readers]] in the config): no digest to send")
         return
     if not readers:
         raise ChipwatchError("no readers: add [[digest.readers]] to the config, or use --to ADDRESS")

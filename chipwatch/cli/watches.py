@@ -15,6 +15,8 @@ from chipwatch.errors import QueryError
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
+    from chipwatch.watches.definition import WatchSpec
+
 
 @click.group()
 def watch() -> None:
@@ -117,7 +119,11 @@ def watch_list(options: Options, db: Database, fmt: str) -> None:
     from chipwatch.reports.watches import format_watches, watch_record
     from storage.watches import list_watches
 
-    rows = [watch_record(row) for row in list_watches(db)]
+    stored = list_watches(db)
+    known = {row["name"] for row in stored}
+    # A [[watch]] the file added since the last pass is listed too (the next crawl stores and matches it).
+    unsynced = [_config_row(spec) for spec in options.watch if spec.name not in known]
+    rows = sorted((watch_record(row) for row in [*stored, *unsynced]), key=lambda record: record["name"])
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
@@ -141,7 +147,8 @@ def watch_show(options: Options, db: Database, name: str, limit: int, fmt: str) 
     from chipwatch.feeds.selection import watch_articles
     from chipwatch.reports.articles import print_articles
 
-    print_articles(watch_articles(db, _known(db, name)["id"], limit), fmt, sys.stdout)
+    row = _known(db, name, options)
+    print_articles(watch_articles(db, row["id"], limit) if row["id"] else [], fmt, sys.stdout)
 
 
 @watch.command(name="test")
@@ -163,7 +170,7 @@ def watch_test(options: Options, db: Database, name: str, fmt: str) -> None:
     from storage.search import search
     from storage.watches import newest_article_id
 
-    row = _known(db, name)
+    row = _known(db, name, options)
     spec = spec_from_row(row)
     found = sorted(search(db, request_for(spec, row["matched_through"], newest_article_id(db))), key=lambda a: a["id"])
     body = payload(options, spec.name, found)
@@ -232,13 +239,34 @@ def watch_run(options: Options) -> None:
         sys.exit(1)
 
 
-def _known(db: Database, name: str) -> dict[str, Any]:
+def _known(db: Database, name: str, options: Options) -> dict[str, Any]:
+    """The stored watch, or one the config file defines that no pass has stored yet."""
     from storage.watches import get_watch
 
     row = get_watch(db, name)
     if row is None:
-        raise QueryError(f"no watch named {name!r} (see `chipwatch watch list`)")
+        spec = next((spec for spec in options.watch if spec.name == name), None)
+        if spec is None:
+            raise QueryError(f"no watch named {name!r} (see `chipwatch watch list`)")
+        return _config_row(spec)
     return row
+
+
+def _config_row(spec: WatchSpec) -> dict[str, Any]:
+    """A [[watch]] of the config file as a stored row would be before its first pass."""
+    return {
+        "id": None,
+        "name": spec.name,
+        **spec.definition(),
+        "emails": list(spec.emails),
+        "webhooks": list(spec.webhooks),
+        "origin": "config",
+        "matched_through": 0,
+        "matches": 0,
+        "pending": 0,
+        "last_sent_at": None,
+        "last_matched_at": None,
+    }
 
 
 @click.command()
