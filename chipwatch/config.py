@@ -122,6 +122,12 @@ class ServeOptions:
     # The address people reach `chipwatch serve` at (https://chipwatch.example.org): links in messages and
     # feeds point there. Empty: messages point to the commands instead.
     public_url: str = ""
+    # Accounts that may sign in: (name, password hash from `chipwatch serve --hash-password`), from
+    # [serve.accounts] name = "pbkdf2_sha256$...". A hash, never a password.
+    accounts: tuple[tuple[str, str], ...] = ()
+    # A bearer token for scripts and feed readers (and the key of per-reader feed tokens). Only from
+    # $CHIPWATCH_SERVE_TOKEN; never printed (repr=False).
+    token: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -163,6 +169,7 @@ ENV_ALIASES = {
 ENV_ONLY = {
     "CHIPWATCH_SMTP_PASSWORD": ("digest", "smtp_password"),
     "CHIPWATCH_WEBHOOK_SECRET": ("watches", "webhook_secret"),
+    "CHIPWATCH_SERVE_TOKEN": ("serve", "token"),
 }
 
 
@@ -191,6 +198,9 @@ def load_options(config_file: Path | None = None, env: Mapping[str, str] | None 
                     raise ConfigError(f"{where}: secrets are read only from ${variable}, not from files")
                 if (section, key) == ("digest", "readers"):
                     values[section][key] = _readers(value, f"{config_file}: [[digest.readers]]")
+                    continue
+                if (section, key) == ("serve", "accounts"):
+                    values[section][key] = _accounts(value, f"{config_file}: [serve.accounts]")
                     continue
                 values[section][key] = _coerce(section, key, value, where)
     for name, (section, key) in ENV_ONLY.items():
@@ -226,6 +236,22 @@ def _watches(value: Any, config_file: Path) -> tuple[WatchSpec, ...]:
             raise ConfigError(f"{config_file}: [[watch]] #{index}: the name {spec.name!r} is used twice")
         specs.append(spec)
     return tuple(specs)
+
+
+def _accounts(value: Any, where: str) -> tuple[tuple[str, str], ...]:
+    from chipwatch.serve.auth import hash_problem
+
+    if not isinstance(value, dict):
+        raise ConfigError(f'{where}: a table of name = "password hash"')
+    accounts = []
+    for name, stored in value.items():
+        if not re.fullmatch(r"[A-Za-z0-9._@-]{1,64}", name):
+            raise ConfigError(f"{where} {name!r}: an account name is letters, digits, . _ @ -")
+        problem = hash_problem(stored)
+        if problem:
+            raise ConfigError(f"{where} {name}: {problem}; never the password itself")
+        accounts.append((name, stored))
+    return tuple(accounts)
 
 
 def _check_watches(watches: WatchOptions, serve: ServeOptions, config_file: Path | None) -> None:

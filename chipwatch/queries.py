@@ -70,6 +70,7 @@ def search_request(query: str | None, limit: int | None, **filters: Any) -> Sear
     if entity and ":" not in entity:
         raise QueryError(f"--entity takes KIND:VALUE, such as chip:h200 or agency:samr, not {entity!r}")
     since = since_option(filters.get("since"))
+    stored_since = since_option(filters.get("stored_since"), "--stored-since")
     until = since_option(filters.get("until"), "--until")
     if since and until and since >= until:
         raise QueryError(f"--since {filters['since']} is not before --until {filters['until']}")
@@ -85,6 +86,7 @@ def search_request(query: str | None, limit: int | None, **filters: Any) -> Sear
         lang=lang,
         since=since,
         until=until,
+        stored_since=stored_since,
         min_relevance=filters.get("min_relevance"),
         entity=entity.lower() if entity else None,
         sort=filters.get("sort") or "date",

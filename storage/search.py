@@ -56,6 +56,8 @@ class SearchQuery:
     # watch matches of the articles stored since it last looked.
     after_id: int | None = None
     through_id: int | None = None
+    offset: int = 0  # rows to skip (the pages of a long result)
+    stored_since: str | None = None  # UTC ISO: only articles first stored at or after this (what a digest covers)
 
 
 def search_articles(db: sqlite_utils.Database, query: str | None = None, **filters: Any) -> list[dict[str, Any]]:
@@ -68,6 +70,14 @@ def search(db: sqlite_utils.Database, request: SearchQuery) -> list[dict[str, An
     rows = _run(db, request, RESULT_COLUMNS)
     _attach_topics(db, rows)
     return rows
+
+
+def count_matches(db: sqlite_utils.Database, request: SearchQuery) -> int:
+    """How many articles match in all (the M of "N of M"), whatever the page asked for."""
+    from dataclasses import replace
+
+    sql, params = _plan(db, replace(request, limit=None, offset=0), "a.id")
+    return int(_execute(db, f"SELECT count(*) FROM ({sql})", params, request.text).fetchone()[0])
 
 
 def iter_articles(db: sqlite_utils.Database, request: SearchQuery) -> Iterator[dict[str, Any]]:
@@ -105,8 +115,8 @@ def _plan(db: sqlite_utils.Database, request: SearchQuery, columns: str) -> tupl
         narrowing = facet_filter(topic=request.topic, lang=request.lang, months=months)
         match = f"({words}) AND {narrowing}" if narrowing else words
     where, params = _filters(request)
-    limit = " LIMIT ?" if request.limit else ""
-    limit_params = [request.limit] if request.limit else []
+    limit = " LIMIT ? OFFSET ?" if request.limit else ""
+    limit_params = [request.limit, request.offset] if request.limit else []
     if match is None:
         order = "a.relevance DESC, a.id DESC" if request.sort == "relevance" else f"{MOMENT} DESC, a.id DESC"
         sql = f"SELECT {columns} FROM articles a{_where(where)} ORDER BY {order}{limit}"
@@ -162,7 +172,7 @@ def _is_common(db: sqlite_utils.Database, request: SearchQuery, match: str, span
     sqrt(limit x W); W is estimated from the window's share of the stored time span.
     """
     window = _window_size(db, request, span)
-    threshold = max(MIN_COMMON_MATCHES, int(math.sqrt((request.limit or 1) * window)))
+    threshold = max(MIN_COMMON_MATCHES, int(math.sqrt(((request.limit or 1) + request.offset) * window)))
     sql = "SELECT count(*) FROM (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? LIMIT ?)"
     count = _execute(db, sql, [match, threshold], request.text).fetchone()[0]
     return count >= threshold
@@ -195,6 +205,9 @@ def _filters(request: SearchQuery) -> tuple[list[str], list[Any]]:
     if request.until:
         where.append(f"{MOMENT} < ?")
         params.append(request.until)
+    if request.stored_since:
+        where.append("a.first_seen_at >= ?")
+        params.append(request.stored_since)
     if request.lang:
         where.append("(a.lang = ? OR a.lang LIKE ?)")
         params.extend([request.lang, f"{request.lang}-%"])

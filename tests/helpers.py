@@ -276,3 +276,31 @@ class WebhookSink:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+@contextlib.contextmanager
+def serving(db: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`chipwatch serve` on the database in its own process, until the block ends: its base URL."""
+    import urllib.error
+    import urllib.request
+
+    port = free_port()
+    wanted = env or clean_env()
+    process = start_chipwatch("--db", str(db), "serve", "--port", str(port), *args, env=wanted, capture=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/-/versions.json", timeout=2).read()
+                break
+            except urllib.error.HTTPError:
+                break  # it answers (behind sign-in)
+            except (urllib.error.URLError, ConnectionError):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("chipwatch serve did not start: " + (process.stderr or b"").read().decode()[-2000:])  # type: ignore[union-attr]
+                time.sleep(0.3)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)

@@ -3,33 +3,19 @@
 from __future__ import annotations
 
 import json
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
 import pytest
 
-from tests.helpers import clean_env, free_port, start_chipwatch
+from tests.helpers import serving
 
 
 @pytest.fixture(scope="module")
 def datasette(demo_db):
-    port = free_port()
-    process = start_chipwatch("serve", "--port", str(port), env=clean_env(CHIPWATCH_DB=str(demo_db)), capture=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"{base}/-/versions.json", timeout=2).read()
-            break
-        except (urllib.error.URLError, ConnectionError):
-            if process.poll() is not None:
-                pytest.fail(process.stderr.read().decode()[-2000:])
-            time.sleep(0.3)
-    yield base, demo_db.stem
-    process.terminate()
-    process.wait(timeout=20)
+    with serving(demo_db) as base:
+        yield base, demo_db.stem
 
 
 def get(url: str) -> dict:

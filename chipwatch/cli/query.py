@@ -27,8 +27,17 @@ def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "--source", help="Only articles from this source, or by this publisher (a search result's outlet)."
         ),
         click.option("--lang", help="Language code: en, zh (both scripts), zh-Hans, zh-Hant."),
-        click.option("--since", help="Only articles published on or after this date (YYYY-MM-DD, or a full time)."),
+        click.option(
+            "--since",
+            help="Only articles published on or after this date (YYYY-MM-DD, or a full time; an article whose "
+            "page gives no date counts from when it was first stored).",
+        ),
         click.option("--until", help="Only articles published before this date (YYYY-MM-DD, or a full time)."),
+        click.option(
+            "--stored-since",
+            help="Only articles chipwatch first stored on or after this date: what a digest or a watch since "
+            "then has covered (--since is the publication date).",
+        ),
         click.option("--min-relevance", type=click.FloatRange(0, 1), help="Only articles this relevant (0-1)."),
         click.option(
             "--entity", help="Only articles naming this entity, as KIND:VALUE (chip:h200, company:nvidia, agency:samr)."
@@ -140,26 +149,58 @@ def export(options: Options, db: Database, query: str | None, fmt: str, out: Pat
 
 @click.command()
 @click.option("--port", default=8001, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: all).")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (0.0.0.0: all). Other than loopback, only with accounts or a token.",
+)
+@click.option("--hash-password", is_flag=True, help="Ask for a password and print its hash for [serve.accounts].")
+@click.option("--feed-token", metavar="READER", help="Print READER's token for feed URLs (?token=...).")
 @click.pass_obj
-def serve(options: Options, port: int, host: str) -> None:
-    """Browse the database in Datasette, read-only: described tables, facets on topic, outlet and language,
-    full-text search, and canned queries (today's items by topic, a story's timeline, source health,
-    coverage by language per day, search in English and Chinese). Atom feeds for feed readers at
-    /feeds/all.atom, /feeds/topic/ID.atom, /feeds/story/N.atom and /feeds/watch/NAME.atom.
+def serve(options: Options, port: int, host: str, hash_password: bool, feed_token: str | None) -> None:
+    """Read the database in a browser, read-only: the reading room (today's stories, stories with their
+    timelines and charts, search with chipwatch's rules, articles) at /, Atom feeds at /feeds/all.atom,
+    /feeds/topic/ID.atom, /feeds/story/N.atom and /feeds/watch/NAME.atom, and Datasette's tables, facets,
+    SQL and canned queries at /DATABASE.
+
+    On an address other than loopback it starts only when people must sign in: accounts in
+    [serve.accounts] (name = a hash from --hash-password) and/or a bearer token in $CHIPWATCH_SERVE_TOKEN.
 
     \b
     Example:
       chipwatch --db data/demo.db serve --port 8001    # then open http://127.0.0.1:8001/
+      chipwatch serve --hash-password                  # for [serve.accounts]
+      CHIPWATCH_SERVE_TOKEN=... chipwatch serve --host 0.0.0.0
     """
+    from chipwatch.errors import ConfigError
+    from chipwatch.serve.auth import feed_token as make_feed_token
+    from chipwatch.serve.auth import hash_password as make_hash
+    from chipwatch.serve.auth import is_loopback
     from chipwatch.serve.datasette import exec_datasette, port_free
     from storage import opened
 
+    if hash_password:
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True, err=True)
+        click.echo(make_hash(password))
+        return
+    if feed_token:
+        if not options.serve.token:
+            raise ConfigError("feed tokens are signed with $CHIPWATCH_SERVE_TOKEN: set it (here and for serve)")
+        click.echo(make_feed_token(options.serve.token, feed_token))
+        return
+    secured = bool(options.serve.accounts or options.serve.token)
+    if not is_loopback(host) and not secured:
+        raise ConfigError(
+            f"serving on {host} lets anyone who reaches it read the database: configure [serve.accounts] "
+            "(chipwatch serve --hash-password) or $CHIPWATCH_SERVE_TOKEN, or serve on 127.0.0.1"
+        )
     with opened(options.storage.db, readonly=True):
         pass  # it exists, and its schema is current
     busy = port_free(host, port)
     if busy is not None:
         click.echo(f"cannot serve on {host}:{port}: {busy} (choose another with --port)", err=True)
         sys.exit(2)
-    click.echo(f"serving {options.storage.db} read-only on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
-    exec_datasette(Path(options.storage.db), port, host, options.serve.public_url)
+    access = "sign-in required" if secured else "open to this machine"
+    click.echo(f"serving {options.storage.db} read-only on http://{host}:{port}/ ({access}; Ctrl-C to stop)", err=True)
+    exec_datasette(Path(options.storage.db), port, host, options.serve.public_url, dict(options.serve.accounts))

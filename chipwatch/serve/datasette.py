@@ -95,7 +95,7 @@ CANNED_QUERIES: dict[str, dict[str, Any]] = {
 }
 
 
-def metadata(database_name: str, public_url: str = "") -> dict[str, Any]:
+def metadata(database_name: str, public_url: str = "", accounts: dict[str, str] | None = None) -> dict[str, Any]:
     """Datasette metadata for a chipwatch database opened under database_name."""
     tables = {
         "articles": {
@@ -140,7 +140,11 @@ def metadata(database_name: str, public_url: str = "") -> dict[str, Any]:
         "description": "Coverage of chip export policy, crawled, tagged by topic and grouped into stories.",
         "databases": {database_name: {"tables": tables, "queries": CANNED_QUERIES}},
         # The Atom feeds (/feeds/...) link to themselves at this address when it is set.
-        "plugins": {"chipwatch_feeds": {"public_url": public_url}},
+        "plugins": {
+            "chipwatch_feeds": {"public_url": public_url},
+            # Password hashes only; the token reaches the plugin through the environment, never a file.
+            "chipwatch_auth": {"accounts": accounts or {}, "secure": public_url.startswith("https://")},
+        },
     }
 
 
@@ -172,9 +176,11 @@ def datasette_command(db: Path, port: int, host: str, metadata_file: Path) -> li
     ]
 
 
-def write_metadata(db: Path, directory: Path, public_url: str = "") -> Path:
+def write_metadata(db: Path, directory: Path, public_url: str = "", accounts: dict[str, str] | None = None) -> Path:
     path = directory / "chipwatch-datasette-metadata.json"
-    path.write_text(json.dumps(metadata(db.stem, public_url), ensure_ascii=False, indent=1), encoding="utf-8")
+    text = json.dumps(metadata(db.stem, public_url, accounts), ensure_ascii=False, indent=1)
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o600)
     return path
 
 
@@ -190,10 +196,12 @@ def port_free(host: str, port: int) -> str | None:
     return None
 
 
-def exec_datasette(db: Path, port: int, host: str, public_url: str = "") -> None:
+def exec_datasette(
+    db: Path, port: int, host: str, public_url: str = "", accounts: dict[str, str] | None = None
+) -> None:
     """Replace this process with Datasette serving db (it returns only if Datasette cannot start)."""
     directory = Path(tempfile.mkdtemp(prefix="chipwatch-serve-"))
-    command = datasette_command(db, port, host, write_metadata(db, directory, public_url))
+    command = datasette_command(db, port, host, write_metadata(db, directory, public_url, accounts))
     # The plugin imports chipwatch's own modules: Datasette's process finds them where this one did.
     here = str(Path(chipwatch.__file__).resolve().parent.parent)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))}
