@@ -86,6 +86,9 @@ class Reader:
     timezone: str = ""  # empty: the daemon's timezone
     lang: str = ""  # stories titled in this language when they have an article in it (en, zh-Hans, zh-Hant)
     send_empty: bool = False  # on a day with nothing new: a short note, or nothing
+    # The languages the reader reads (en, zh, zh-Hans ...); items in others get an English line of their
+    # names and topics. Empty: the reader reads them all.
+    languages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -302,11 +305,27 @@ def _readers(value: Any, where: str) -> tuple[Reader, ...]:
         lang = entry.get("lang", "")
         if not isinstance(lang, str) or (lang and not READER_LANG.match(lang)):
             raise ConfigError(f"{here}: field 'lang': a language code such as en, zh-Hans or zh-Hant, not {lang!r}")
+        languages = entry.get("languages", [])
+        if not isinstance(languages, list) or any(
+            not isinstance(code, str) or not READER_LANG.match(code) for code in languages
+        ):
+            raise ConfigError(f'{here}: field \'languages\': a list of language codes such as ["en"] or ["en", "zh"]')
         address = address.strip().lower()
         if address in seen:
             raise ConfigError(f"{here}: field 'address': {address} is listed twice")
         seen.add(address)
-        readers.append(Reader(address, name, tuple(topics), float(relevance), zone, lang=lang, send_empty=send_empty))
+        readers.append(
+            Reader(
+                address,
+                name,
+                tuple(topics),
+                float(relevance),
+                zone,
+                lang=lang,
+                send_empty=send_empty,
+                languages=tuple(languages),
+            )
+        )
     return tuple(readers)
 
 

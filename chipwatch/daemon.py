@@ -74,7 +74,7 @@ def run_digest(options: Options, day: str) -> bool:
     command = [sys.executable, "-m", "chipwatch.cli"]
     if options.config_file is not None:
         command += ["--config", str(options.config_file)]
-    command += ["--db", str(options.storage.db), "digest", "--date", day, "--send"]
+    command += ["--db", str(options.storage.db), "digest", "--date", day, "--send", "--scheduled"]
     result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, timeout=900)
     if result.returncode != 0:
         log.error("digest for %s failed: %s", day, result.stderr.decode("utf-8", "replace").strip()[-500:])

@@ -239,3 +239,22 @@ def with_other_names(query: str) -> str:
         else:
             parts.append(token)
     return " ".join(parts)
+
+
+ACRONYMS = {"amd", "smic", "tsmc", "asml", "ai"}
+
+
+def english_label(key: str) -> str | None:
+    """An entity key (company:nvidia, chip:h200, agency:samr, percent:25, usd:5b) as an English reader
+    writes it (Nvidia, H200, SAMR, 25%, $5bn); None for kinds with no name to show (events)."""
+    kind, _, value = key.partition(":")
+    if not value or kind == "event":
+        return None
+    if kind in ("chip", "agency"):
+        return value.upper()
+    if kind == "percent":
+        return f"{value}%"
+    if kind == "usd":
+        return f"${value[:-1]}{'bn' if value.endswith('b') else 'm'}"
+    words = value.replace("-", " ").split()
+    return " ".join(word.upper() if word in ACRONYMS or len(word) <= 2 else word.capitalize() for word in words)

@@ -7,7 +7,7 @@ import random
 import time
 
 from chipwatch.config import Options, Reader
-from chipwatch.digest.compose import compose
+from chipwatch.digest.compose import Context, compose
 from chipwatch.digest.render import message, render
 from pipeline.classify import TOPIC_IDS
 
@@ -60,7 +60,8 @@ def time_render(options: Options, count: int = 500, repeats: int = 5) -> tuple[f
     for _ in range(repeats):
         started = time.perf_counter()
         titles = {story: first["title"] for story, first in firsts.items()}
-        digest = compose(reader, DAY, rows, firsts, titles, "UTC", options.digest.max_items_per_topic, covers)
+        context = Context(firsts, titles, "UTC", options.digest.max_items_per_topic, covers)
+        digest = compose(reader, DAY, rows, context)
         html, text = render(digest, options.digest)
         mail = message(digest, html, text, options.digest)
         times.append(time.perf_counter() - started)

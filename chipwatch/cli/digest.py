@@ -20,9 +20,18 @@ from chipwatch.errors import ChipwatchError, QueryError
     "--out", type=click.Path(file_okay=False, path_type=Path), help="Write .eml and .html here, record nothing."
 )
 @click.option("--preview", is_flag=True, help="Write the HTML to a file and print its path, record nothing.")
+@click.option(
+    "--scheduled",
+    is_flag=True,
+    hidden=True,
+    help="The daemon's daily send: cover up to the day's digest time, not up to now.",
+)
 @click.pass_obj
-def digest(options: Options, day: str | None, to: str | None, send: bool, out: Path | None, preview: bool) -> None:
-    """The daily digest: new items since each reader's last digest, by topic and story.
+def digest(
+    options: Options, day: str | None, to: str | None, send: bool, out: Path | None, preview: bool, scheduled: bool
+) -> None:
+    """The daily digest: the items first stored since each reader's last digest, up to now, each story once
+    under its main topic. (The daemon's daily send covers up to [daemon] digest_time instead.)
 
     Readers come from the config's [[digest.readers]]; SMTP from [digest] and $CHIPWATCH_SMTP_*
     (the password only from $CHIPWATCH_SMTP_PASSWORD). Without an SMTP host, --send files .eml and .html
@@ -46,14 +55,14 @@ def digest(options: Options, day: str | None, to: str | None, send: bool, out: P
         raise QueryError(f"cannot read --date {day!r}; use YYYY-MM-DD") from None
     readers = readers_for(options, to)
     if not readers and send:
-        send_digests(options, chosen, [])  # daily watches still go out at digest time, on their own
+        send_digests(options, chosen, [], until_now=not scheduled)  # daily watches still go out on their own
         click.echo("no readers configured ([[digest.readers]] in the config): no digest to send")
         return
     if not readers:
         raise ChipwatchError("no readers: add [[digest.readers]] to the config, or use --to ADDRESS")
     if send:
         failed = 0
-        for outcome in send_digests(options, chosen, readers):
+        for outcome in send_digests(options, chosen, readers, until_now=not scheduled):
             failed += outcome.status == "failed"
             note = f" ({outcome.detail})" if outcome.detail else ""
             click.echo(f"{outcome.reader}: {outcome.status}, {outcome.items} items{note}")
@@ -62,5 +71,5 @@ def digest(options: Options, day: str | None, to: str | None, send: bool, out: P
         return
     directory = out or options.digest.outbox / "preview"
     for reader in readers:
-        eml, page = write_preview(options, chosen, reader, directory)
+        eml, page = write_preview(options, chosen, reader, directory, until_now=not scheduled)
         click.echo(page if preview else f"{eml}\n{page}")

@@ -1,32 +1,24 @@
-"""Choosing and arranging a reader's items: by topic, inside a topic by story, top stories first."""
+"""Choosing and arranging a reader's items: each story once, under its main topic, its articles in time
+order (the original first); top stories first, with what is new in each; a week of coverage by topic."""
 
 from __future__ import annotations
 
-import re
-from collections import Counter, defaultdict
+import urllib.parse
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from chipwatch.config import TOPIC_IDS, Reader
+from chipwatch.digest.text import LANG_LABELS, TOPIC_LABELS, clean, gloss, lead, reads, safe_url, snippet
 
-TOPIC_LABELS = {
-    "export-controls": "Export controls",
-    "revenue-share": "Revenue share",
-    "legislation": "Congress and legislation",
-    "china-response": "China's response",
-    "china-chips": "China's own chips",
-    "market": "Market",
-    "enforcement": "Enforcement",
-    "industry": "Industry positions",
-}
-LANG_LABELS = {"en": "English", "zh-Hans": "中文（简体）", "zh-Hant": "中文（繁體）"}
-SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s*")
-# Characters that can make scraped text lie about itself: bidi overrides, zero-width joiners, BOMs.
-INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\x00-\x08\x0b\x0c\x0e-\x1f]")
+__all__ = ["LANG_LABELS", "TOPIC_LABELS", "Digest", "clean", "compose", "safe_url", "shrink", "watch_sections"]
+
 TOP_STORIES = 5
-SNIPPET_CHARS = 320
+MORE_LISTED = 25  # items over a topic's cap still listed, one compact line each
+CHART_DAYS = 7
+SHADES = ("#ffffff", "#dce9f5", "#b3cde6", "#7fa9d3", "#4a82bd", "#1f5a96")
 
 
 @dataclass
@@ -40,8 +32,10 @@ class Item:
     snippet: str
     topics: list[str]
     copies: int
-    follow_up_to: str | None
+    follow_up: bool
     story_id: int | None
+    moment: str = ""
+    gloss: str | None = None  # an English line of names and topics, for a reader who does not read lang
 
 
 @dataclass
@@ -49,6 +43,9 @@ class StoryGroup:
     story_id: int | None
     title: str
     items: list[Item] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)  # the story's other topics
+    url: str | None = None  # its page in the reading room, when there is one
+    follows: str | None = None  # the story's original, when it is not among today's items
 
 
 @dataclass
@@ -56,7 +53,23 @@ class TopicSection:
     id: str
     label: str
     stories: list[StoryGroup]
-    more: int  # items over the per-topic cap, not shown
+    more: int  # items over the per-topic cap, not shown in full
+    more_items: list[Item] = field(default_factory=list)  # the first of them, one line each
+    more_url: str | None = None  # all of them in the reading room
+
+
+@dataclass
+class TopStory:
+    title: str
+    url: str | None
+    count: int
+    lead: str
+
+
+@dataclass
+class ChartRow:
+    label: str
+    cells: list[tuple[int, str]]  # (articles, shade) per day
 
 
 @dataclass
@@ -67,6 +80,192 @@ class WatchSection:
     items: list[Item]
     more: int
     more_at: str | None
+
+
+@dataclass
+class Digest:
+    reader: Reader
+    day: str
+    subject: str
+    items: int
+    stories: int
+    top_stories: list[TopStory]
+    sections: list[TopicSection]
+    covers_from: str
+    covers_to: str
+    attention: list[tuple[str, str, str]] = field(default_factory=list)  # (source, status, why) to look at
+    watches: list[WatchSection] = field(default_factory=list)  # "Your watches": daily watches' matches
+    watch_deliveries: list[int] = field(default_factory=list)  # marked sent when this digest is
+    chart_days: list[str] = field(default_factory=list)
+    chart: list[ChartRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What compose needs beside the rows: the stories' first articles and titles, entities, coverage."""
+
+    first_articles: dict[int, dict[str, Any]]
+    story_titles: dict[int, str]
+    zone: str
+    max_per_topic: int
+    covers: tuple[str, str]
+    public_url: str = ""
+    entities: dict[int, list[str]] = field(default_factory=dict)
+    coverage: list[tuple[str, str, int]] = field(default_factory=list)  # (day, main topic, articles)
+
+
+def _item(row: dict[str, Any], topics: list[str], reader: Reader, context: Context) -> Item:
+    if row.get("published_precision") in ("day", "month") and row.get("published_date"):
+        shown = row["published_date"]  # the day as the page states it, never shifted by a zone
+    else:
+        moment = row["published_at"] or row["first_seen_at"]
+        local = datetime.fromisoformat(moment.replace("Z", "+00:00")).astimezone(ZoneInfo(context.zone))
+        shown = local.strftime("%Y-%m-%d %H:%M")
+    english = None
+    if not reads(reader.languages, row["lang"]):
+        english = gloss(context.entities.get(row["id"], []), topics) or None
+    return Item(
+        id=row["id"],
+        title=clean(row["title"]) or "(untitled)",
+        url=safe_url(row["url"]),
+        outlet=clean(row["source"]),
+        date=shown,
+        lang=LANG_LABELS.get(row["lang"], row["lang"] or "?"),
+        snippet=snippet(row["text"], row["summary"]),
+        topics=topics,
+        copies=row["copies"],
+        follow_up=bool(row["is_follow_up"]),
+        story_id=row["story_id"],
+        moment=row["published_at"] or row["first_seen_at"] or "",
+        gloss=english,
+    )
+
+
+def _groups(items: list[Item], rows: dict[int, dict[str, Any]], reader: Reader, context: Context) -> list[StoryGroup]:
+    """One group per story (an article in none is its own), articles in time order, the original first."""
+    by_story: dict[Any, list[Item]] = {}
+    for item in items:
+        by_story.setdefault(item.story_id if item.story_id is not None else f"single-{item.id}", []).append(item)
+    groups = []
+    for key, members in by_story.items():
+        members.sort(key=lambda item: (item.moment, item.id))
+        story_id = key if isinstance(key, int) else None
+        first = context.first_articles.get(story_id) if story_id is not None else None
+        if first is not None:
+            members.sort(key=lambda item: item.id != first["id"])  # the original first (a stable sort)
+        title = members[0].title
+        if story_id is not None and context.story_titles.get(story_id):
+            title = clean(context.story_titles[story_id]) or title
+        follows = None
+        if first is not None and all(item.id != first["id"] for item in members):
+            follows = f"{clean(first['title'])} ({clean(first['source'])}, {str(first['moment'])[:10]})"
+        url = f"{context.public_url.rstrip('/')}/stories/{story_id}" if story_id and context.public_url else None
+        groups.append(StoryGroup(story_id, title, members, url=url, follows=follows))
+    return groups
+
+
+def _main_topic(group: StoryGroup, subscribed: list[str]) -> tuple[str, list[str]]:
+    """The topic a story is shown under (its articles' most common main topic) and its other topics."""
+    counts = Counter(item.topics[0] for item in group.items)
+    main = min(counts, key=lambda topic: (-counts[topic], subscribed.index(topic)))
+    others = sorted({t for item in group.items for t in item.topics} - {main}, key=subscribed.index)
+    return main, others
+
+
+def compose(reader: Reader, day: str, rows: list[dict[str, Any]], context: Context) -> Digest:
+    subscribed = [t for t in TOPIC_IDS if t in reader.topics]
+    items = []
+    by_id = {row["id"]: row for row in rows}
+    for row in rows:
+        topics = [t for t in row["topics"] if t in subscribed]
+        if topics:
+            items.append(_item(row, topics, reader, context))
+    groups = _groups(items, by_id, reader, context)
+    by_topic: dict[str, list[StoryGroup]] = {}
+    for group in groups:
+        main, group.tags = _main_topic(group, subscribed)
+        by_topic.setdefault(main, []).append(group)
+    sections = [_section(topic, by_topic[topic], context, reader) for topic in subscribed if topic in by_topic]
+    top = _top_stories(groups, by_id, context)
+    total, stories = len(items), len(groups)
+    if total:
+        items_word = "item" if total == 1 else "items"
+        stories_word = "story" if stories == 1 else "stories"
+        subject = f"chipwatch — {day}: {total} new {items_word} in {stories} {stories_word}"
+    else:
+        subject = f"chipwatch — {day}: nothing new"
+    digest = Digest(reader, day, subject, total, stories, top, sections, *context.covers)
+    digest.chart_days, digest.chart = _chart(day, context.coverage, subscribed)
+    return digest
+
+
+def _section(topic: str, groups: list[StoryGroup], context: Context, reader: Reader) -> TopicSection:
+    ordered = sorted(groups, key=lambda g: (-len(g.items), -max(item.id for item in g.items)))
+    room, kept, rest = context.max_per_topic, [], []
+    for group in ordered:
+        shown = group.items[: max(0, room)]
+        rest.extend(group.items[len(shown) :])
+        room -= len(shown)
+        if shown:
+            kept.append(StoryGroup(group.story_id, group.title, shown, group.tags, group.url, group.follows))
+    more_url = None
+    if context.public_url:
+        query = urllib.parse.urlencode({"topic": topic, "stored_since": context.covers[0][:10]})
+        more_url = f"{context.public_url.rstrip('/')}/find?{query}"
+    return TopicSection(topic, TOPIC_LABELS[topic], kept, len(rest), rest[:MORE_LISTED], more_url)
+
+
+def _top_stories(groups: list[StoryGroup], rows: dict[int, dict[str, Any]], context: Context) -> list[TopStory]:
+    stories = [group for group in groups if group.story_id is not None]
+    stories.sort(key=lambda g: (-len(g.items), -max(item.id for item in g.items)))
+    top = []
+    for group in stories[:TOP_STORIES]:
+        newest = max(group.items, key=lambda item: (item.moment, item.id))
+        row = rows[newest.id]
+        top.append(TopStory(group.title, group.url or newest.url, len(group.items), lead(row["text"], row["summary"])))
+    return top
+
+
+def _chart(day: str, coverage: list[tuple[str, str, int]], subscribed: list[str]) -> tuple[list[str], list[ChartRow]]:
+    """A week of coverage by main topic as rows of shaded cells (mail clients draw tables, not images)."""
+    last = date.fromisoformat(day)
+    days = [(last - timedelta(days=n)).isoformat() for n in range(CHART_DAYS - 1, -1, -1)]
+    counts: dict[str, dict[str, int]] = {}
+    for when, topic, count in coverage:
+        if topic in subscribed and when in days:
+            counts.setdefault(topic, {})[when] = counts.get(topic, {}).get(when, 0) + count
+    top = max((n for per_day in counts.values() for n in per_day.values()), default=0)
+    rows = []
+    for topic in subscribed:
+        if topic not in counts:
+            continue
+        cells = []
+        for when in days:
+            n = counts[topic].get(when, 0)
+            shade = SHADES[0] if not n else SHADES[min(len(SHADES) - 1, 1 + (len(SHADES) - 2) * n // max(top, 1))]
+            cells.append((n, shade))
+        rows.append(ChartRow(TOPIC_LABELS[topic], cells))
+    return (days, rows) if rows else ([], [])
+
+
+def shrink(digest: Digest) -> Digest | None:
+    """The same digest with one item fewer shown in full in its longest topic (listed on one line instead,
+    or only counted once that list is full); None when nothing can go."""
+    longest = max(digest.sections, key=lambda s: sum(len(g.items) for g in s.stories), default=None)
+    if longest is not None and sum(len(g.items) for g in longest.stories) > 1:
+        for group in reversed(longest.stories):
+            if group.items:
+                longest.more_items.insert(0, group.items.pop())
+                longest.more += 1
+                del longest.more_items[MORE_LISTED:]
+                if not group.items:
+                    longest.stories.remove(group)
+                return digest
+    listed = max(digest.sections, key=lambda s: len(s.more_items), default=None)
+    if listed is not None and listed.more_items:
+        listed.more_items.pop()
+        return digest
+    return None
 
 
 def watch_sections(messages: list[dict[str, Any]]) -> list[WatchSection]:
@@ -88,138 +287,8 @@ def watch_sections(messages: list[dict[str, Any]]) -> list[WatchSection]:
                     snippet=clean(entry.get("snippet")),
                     topics=list(entry.get("topics") or []),
                     copies=0,
-                    follow_up_to=None,
+                    follow_up=False,
                     story_id=entry.get("story_id"),
                 )
             )
     return list(by_watch.values())
-
-
-@dataclass
-class Digest:
-    reader: Reader
-    day: str
-    subject: str
-    items: int
-    stories: int
-    top_stories: list[tuple[str, int]]  # (story title, new items)
-    sections: list[TopicSection]
-    covers_from: str
-    covers_to: str
-    attention: list[tuple[str, str, str]] = field(default_factory=list)  # (source, status, why) to look at
-    watches: list[WatchSection] = field(default_factory=list)  # "Your watches": daily watches' matches
-    watch_deliveries: list[int] = field(default_factory=list)  # marked sent when this digest is
-
-
-def clean(text: str | None) -> str:
-    return " ".join(INVISIBLE.sub("", text or "").split())
-
-
-def safe_url(url: str | None) -> str | None:
-    """Only http(s) links reach a digest."""
-    url = (url or "").strip()
-    return url if re.match(r"^https?://[^\s\"'<>]+$", url, re.IGNORECASE) else None
-
-
-def snippet(text: str | None, summary: str | None) -> str:
-    """Two sentences of the article (or its summary), at most SNIPPET_CHARS characters."""
-    source = clean(text or summary)
-    sentences = [s for s in SENTENCE_END.split(source) if s]
-    result = "".join(s if s[-1] in "。！？" else s + " " for s in sentences[:2]).strip()
-    return result if len(result) <= SNIPPET_CHARS else result[: SNIPPET_CHARS - 1].rstrip() + "…"
-
-
-def compose(
-    reader: Reader,
-    day: str,
-    rows: list[dict[str, Any]],
-    first_articles: dict[int, dict[str, Any]],
-    story_titles: dict[int, str],
-    zone: str,
-    max_per_topic: int,
-    covers: tuple[str, str],
-) -> Digest:
-    local = ZoneInfo(zone)
-    subscribed = [t for t in TOPIC_IDS if t in reader.topics]
-    by_topic: dict[str, list[Item]] = defaultdict(list)
-    shown_ids: set[int] = set()
-    for row in rows:
-        topics = [t for t in row["topics"] if t in subscribed]
-        if not topics:
-            continue
-        first = first_articles.get(row["story_id"]) if row["story_id"] else None
-        follow_up_to = clean(first["title"]) if row["is_follow_up"] and first and first["id"] != row["id"] else None
-        if row.get("published_precision") in ("day", "month") and row.get("published_date"):
-            date = row["published_date"]  # the day as the page states it, never shifted by a zone
-        else:
-            moment = row["published_at"] or row["first_seen_at"]
-            date = datetime.fromisoformat(moment.replace("Z", "+00:00")).astimezone(local).strftime("%Y-%m-%d %H:%M")
-        item = Item(
-            id=row["id"],
-            title=clean(row["title"]) or "(untitled)",
-            url=safe_url(row["url"]),
-            outlet=clean(row["source"]),
-            date=date,
-            lang=LANG_LABELS.get(row["lang"], row["lang"] or "?"),
-            snippet=snippet(row["text"], row["summary"]),
-            topics=topics,
-            copies=row["copies"],
-            follow_up_to=follow_up_to,
-            story_id=row["story_id"],
-        )
-        by_topic[topics[0]].append(item)  # each item once, under its main topic
-        shown_ids.add(row["id"])
-    sections = []
-    story_counts: Counter[int] = Counter()
-    top_titles: dict[int, str] = {}
-    for topic in subscribed:
-        items = by_topic.get(topic, [])
-        if not items:
-            continue
-        groups: dict[Any, StoryGroup] = {}
-        for item in items:
-            key = item.story_id if item.story_id is not None else f"single-{item.id}"
-            if key not in groups:
-                title = item.title
-                if item.story_id is not None and item.story_id in story_titles:
-                    title = clean(story_titles[item.story_id]) or item.title
-                groups[key] = StoryGroup(item.story_id, title)
-            groups[key].items.append(item)
-        ordered = sorted(groups.values(), key=lambda g: -len(g.items))
-        shown, kept = 0, []
-        for group in ordered:
-            room = max_per_topic - shown
-            if room <= 0:
-                break
-            kept.append(StoryGroup(group.story_id, group.title, group.items[:room]))
-            shown += len(kept[-1].items)
-        sections.append(TopicSection(topic, TOPIC_LABELS[topic], kept, len(items) - shown))
-        for item in items:
-            if item.story_id is not None:
-                story_counts[item.story_id] += 1
-                top_titles[item.story_id] = clean(story_titles.get(item.story_id) or item.title)
-    total = len(shown_ids)
-    stories = len({i.story_id if i.story_id is not None else f"s{i.id}" for t in by_topic.values() for i in t})
-    top = [(top_titles[s], n) for s, n in story_counts.most_common(TOP_STORIES)]
-    if total:
-        items_word = "item" if total == 1 else "items"
-        stories_word = "story" if stories == 1 else "stories"
-        subject = f"chipwatch — {day}: {total} new {items_word} in {stories} {stories_word}"
-    else:
-        subject = f"chipwatch — {day}: nothing new"
-    return Digest(reader, day, subject, total, stories, top, sections, *covers)
-
-
-def shrink(digest: Digest) -> Digest | None:
-    """The same digest with one item fewer in its longest topic; None when nothing can go."""
-    longest = max(digest.sections, key=lambda s: sum(len(g.items) for g in s.stories), default=None)
-    if longest is None or sum(len(g.items) for g in longest.stories) <= 1:
-        return None
-    for group in reversed(longest.stories):
-        if group.items:
-            group.items.pop()
-            longest.more += 1
-            if not group.items:
-                longest.stories.remove(group)
-            return digest
-    return None

@@ -31,7 +31,8 @@ def unsubscribe_target(options: DigestOptions) -> str:
 
 
 def render(digest: Digest, options: DigestOptions) -> tuple[str, str]:
-    """(html, text) of the digest, shortened topic by topic until the HTML fits options.max_bytes."""
+    """(html, text) of the digest, shortened item by item until the whole message, as it travels (both
+    parts in their transfer encoding, headers included), fits options.max_bytes."""
     while True:
         context = {
             "digest": digest,
@@ -40,11 +41,19 @@ def render(digest: Digest, options: DigestOptions) -> tuple[str, str]:
             "unsubscribe_url": unsubscribe_target(options),
         }
         html = _environment.get_template("digest.html").render(**context)
-        # Measured as it travels: mail lines end in CRLF.
-        size = len(html.encode("utf-8")) + html.count("\n")
+        text = _text_environment.get_template("digest.txt").render(**context)
+        raw = message(digest, html, text, options).as_bytes()
+        size = len(raw) + raw.count(b"\n")  # as it travels: every line ends in CRLF
         if size <= options.max_bytes or shrink(digest) is None:
-            text = _text_environment.get_template("digest.txt").render(**context)
             return html, text
+
+
+def transfer_encoding(text: str) -> str:
+    """base64 for mostly non-ASCII text (quoted-printable triples every Chinese character), else
+    quoted-printable, which keeps English readable in the raw message."""
+    data = text.encode("utf-8")
+    share = sum(byte > 127 for byte in data) / max(len(data), 1)
+    return "base64" if share > 0.15 else "quoted-printable"
 
 
 def message(digest: Digest, html: str, text: str, options: DigestOptions) -> EmailMessage:
@@ -61,6 +70,6 @@ def message(digest: Digest, html: str, text: str, options: DigestOptions) -> Ema
     if unsubscribe.startswith("https://"):
         mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     mail["Auto-Submitted"] = "auto-generated"
-    mail.set_content(text, charset="utf-8")
-    mail.add_alternative(html, subtype="html", charset="utf-8")
+    mail.set_content(text, charset="utf-8", cte=transfer_encoding(text))
+    mail.add_alternative(html, subtype="html", charset="utf-8", cte=transfer_encoding(html))
     return mail

@@ -17,13 +17,15 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from chipwatch.config import TOPIC_IDS, Options, Reader
-from chipwatch.digest.compose import Digest, compose, watch_sections
+from chipwatch.digest.compose import CHART_DAYS, Context, Digest, compose, watch_sections
 from chipwatch.digest.deliver import DeliveryError, deliver, write_files
 from chipwatch.digest.render import message, render
 from pipeline.dates import to_utc_iso
 from storage import opened
 from storage.deliveries import has_pending, pending_for_digest, sent
 from storage.digests import begin, digest_for, earliest_in_story, finish, last_sent, new_items
+from storage.entities import entities_of
+from storage.reading import coverage_by_topic
 from storage.stories import story_titles
 
 if TYPE_CHECKING:
@@ -47,10 +49,17 @@ def utc(moment: datetime) -> str:
     return to_utc_iso(moment)
 
 
-def window(options: Options, reader: Reader, day: date, now: datetime, previous: str | None) -> tuple[str, str]:
+def window(
+    options: Options, reader: Reader, day: date, now: datetime, previous: str | None, until_now: bool = False
+) -> tuple[str, str]:
+    """(from, to) a reader's digest covers: from the end of their last one (the first: 24 hours back) to the
+    day's digest time in their zone (the scheduled digest), or, with until_now (`digest --send` and
+    `--preview` by hand), to now when the day is today or later."""
     zone = ZoneInfo(reader.timezone or options.daemon.timezone)
     hour, minute = (int(x) for x in options.daemon.digest_time.split(":"))
     end = min(datetime.combine(day, time(hour, minute), zone), now)
+    if until_now and day >= now.astimezone(zone).date():
+        end = now
     start = previous or utc(end - timedelta(hours=24))
     return start, utc(end)
 
@@ -59,16 +68,18 @@ def build(options: Options, db: Database, reader: Reader, day: date, covers: tup
     rows = new_items(db, covers[0], covers[1], reader.min_relevance)
     stories = sorted({row["story_id"] for row in rows if row["story_id"]})
     zone = reader.timezone or options.daemon.timezone
-    digest = compose(
-        reader,
-        day.isoformat(),
-        rows,
-        earliest_in_story(db, stories),
-        story_titles(db, stories, reader.lang),
-        zone,
-        options.digest.max_items_per_topic,
-        covers,
+    week = ((day - timedelta(days=CHART_DAYS - 1)).isoformat(), day.isoformat())
+    context = Context(
+        first_articles=earliest_in_story(db, stories),
+        story_titles=story_titles(db, stories, reader.lang),
+        zone=zone,
+        max_per_topic=options.digest.max_items_per_topic,
+        covers=covers,
+        public_url=options.serve.public_url,
+        entities=entities_of(db, [row["id"] for row in rows]) if reader.languages else {},
+        coverage=coverage_by_topic(db, *week),
     )
+    digest = compose(reader, day.isoformat(), rows, context)
     digest.attention = sources_needing_attention(db, options.daemon.timezone)
     messages = pending_for_digest(db, reader.address)
     digest.watches = watch_sections(messages)
@@ -93,7 +104,7 @@ def ad_hoc_reader(address: str, options: Options) -> Reader:
 
 
 def send_digests(
-    options: Options, day: date, readers: list[Reader], now: datetime | None = None
+    options: Options, day: date, readers: list[Reader], now: datetime | None = None, until_now: bool = False
 ) -> list[ReaderOutcome]:
     """Each reader's digest for the day, sent (or filed in the outbox) once; failures kept for retry."""
     now = now or datetime.now(UTC)
@@ -103,19 +114,21 @@ def send_digests(
         # sent on their own (other addresses, webhooks) right after.
         daily = batch_daily(options, db, utc(now), {reader.address for reader in options.digest.readers})
         for reader in readers:
-            outcomes.append(_send_one(options, db, reader, day, now))
+            outcomes.append(_send_one(options, db, reader, day, now, until_now))
         others = daily and has_pending(db, ("email", "webhook"))
     if others:
         deliver_due(options)
     return outcomes
 
 
-def _send_one(options: Options, db: Database, reader: Reader, day: date, now: datetime) -> ReaderOutcome:
+def _send_one(
+    options: Options, db: Database, reader: Reader, day: date, now: datetime, until_now: bool
+) -> ReaderOutcome:
     existing = digest_for(db, reader.address, day.isoformat())
     if existing and existing["status"] in ("sent", "empty"):
         return ReaderOutcome(reader.address, "already-sent", existing["item_count"])
     previous = last_sent(db, reader.address)
-    covers = window(options, reader, day, now, previous["covers_to"] if previous else None)
+    covers = window(options, reader, day, now, previous["covers_to"] if previous else None, until_now)
     row = begin(db, reader.address, day.isoformat(), *covers)
     digest = build(options, db, reader, day, covers)
     if not digest.items and not digest.watches and not reader.send_empty:
@@ -145,13 +158,13 @@ def _send_one(options: Options, db: Database, reader: Reader, day: date, now: da
 
 
 def preview(
-    options: Options, day: date, reader: Reader, directory: Path, now: datetime | None = None
+    options: Options, day: date, reader: Reader, directory: Path, now: datetime | None = None, until_now: bool = True
 ) -> tuple[Path, Path]:
     """Write the digest a reader would get as .eml and .html files, recording nothing."""
     now = now or datetime.now(UTC)
     with opened(options.storage.db, readonly=True) as db:
         previous = last_sent(db, reader.address)
-        covers = window(options, reader, day, now, previous["covers_to"] if previous else None)
+        covers = window(options, reader, day, now, previous["covers_to"] if previous else None, until_now)
         digest = build(options, db, reader, day, covers)
     html, text = render(digest, options.digest)
     return write_files(message(digest, html, text, options.digest), html, directory, _file_name(reader, day))

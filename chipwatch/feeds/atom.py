@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chipwatch import __version__
-from chipwatch.digest.compose import safe_url
+from chipwatch.digest.text import safe_url
 
 ATOM = "http://www.w3.org/2005/Atom"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"

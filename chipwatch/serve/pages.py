@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from chipwatch.digest.compose import LANG_LABELS, TOPIC_LABELS, clean, safe_url
+from chipwatch.digest.text import LANG_LABELS, TOPIC_LABELS, clean, safe_url
 from chipwatch.errors import QueryError
 from chipwatch.queries import check_topic, search_request
 from chipwatch.reports.snippets import query_terms, snippet

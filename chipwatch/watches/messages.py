@@ -11,8 +11,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from chipwatch.config import Options
-from chipwatch.digest.compose import clean
-from chipwatch.digest.compose import safe_url as web_link
+from chipwatch.digest.text import clean
+from chipwatch.digest.text import safe_url as web_link
 
 SNIPPET_CHARS = 240
 
