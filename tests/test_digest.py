@@ -522,8 +522,9 @@ def test_preview_right_after_a_crawl_shows_what_was_just_stored(demo_db, tmp_pat
     conn.execute("UPDATE articles SET first_seen_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-5 minutes')")
     conn.commit()
     conn.close()
-    env = clean_env(CHIPWATCH_DB=str(db), CHIPWATCH_DIGEST_OUTBOX=str(tmp_path / "box"),
-                    CHIPWATCH_DAEMON_DIGEST_TIME="00:00")
+    env = clean_env(
+        CHIPWATCH_DB=str(db), CHIPWATCH_DIGEST_OUTBOX=str(tmp_path / "box"), CHIPWATCH_DAEMON_DIGEST_TIME="00:00"
+    )
     page = Path(run_chipwatch("digest", "--to", "me@example.org", "--preview", env=env).stdout.decode().strip())
     html = page.read_text(encoding="utf-8")
     assert "nothing new" not in html and "new items in" in html
