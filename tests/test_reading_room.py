@@ -271,3 +271,10 @@ def test_search_and_filters_work_in_the_browser(browser, room):
     page.locator(".card.story h3 a").first.click()
     page.wait_for_selector("svg.chart")
     assert page.locator("svg.chart rect").count() > 0 and problems == []
+
+
+def test_datasette_tables_link_stories_and_read_lists_plainly(room):
+    status, page = get(room + "/room/articles_flat?_size=20&story_id__notblank=1")
+    assert status == 200 and 'href="/stories/' in page
+    status, page = get(room + "/room/stories_overview")
+    assert status == 200 and "[&#34;" not in page and '["' not in page and "&quot;" not in page.split("<table")[-1]

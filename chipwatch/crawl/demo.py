@@ -8,7 +8,6 @@ import sys
 import tempfile
 import urllib.request
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -85,7 +84,6 @@ def _is_mirror(base: str) -> bool:
 
 def format_report(report: DemoReport) -> str:
     summary = report.summary
-    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
     lines = ["", "chipwatch demo — done", ""]
     failed = [r for r in report.results if r.status != "ok"]
     new = sum(r.items_new for r in report.results)
@@ -118,9 +116,9 @@ def format_report(report: DemoReport) -> str:
         f"  {cw} --db {report.db} show 3",
         f"  {cw} --db {report.db} stories",
         f"  {cw} --db {report.db} sources        # each source's health, from the database",
-        f"  {cw} --db {report.db} serve          # Datasette on http://127.0.0.1:8001/",
-        # The demo's items were first stored just now: tomorrow's digest is the one that carries them.
-        f"  {cw} --db {report.db} digest --to you@example.org --date {tomorrow} --preview",
+        f"  {cw} --db {report.db} serve          # the reading room on http://127.0.0.1:8001/",
+        # The demo's items were first stored just now: a preview covers up to now, so it shows them.
+        f"  {cw} --db {report.db} digest --to you@example.org --preview",
     ]
     return "\n".join(lines) + "\n"
 

@@ -120,7 +120,10 @@ def metadata(database_name: str, public_url: str = "", accounts: dict[str, str] 
             "facets": ["topic"],
         },
         "stories": {"description": "Story threads: articles about one development.", "sort_desc": "last_seen"},
-        "stories_overview": {"description": "Stories with their counts of articles, copies and follow-ups."},
+        "stories_overview": {
+            "description": "Stories with their counts of articles, copies and follow-ups, most recently active first.",
+            "sort_desc": "last_seen",
+        },
         "copies": {"description": "Pages that carry a stored article's text (syndication).", "facets": ["source"]},
         "entities": {"description": "Who and what each article names.", "facets": ["kind"]},
         "sources": {"description": "The configured sources and their health."},

@@ -86,3 +86,23 @@ async def _find(datasette: Any, request: Any) -> Response:
 async def _article(datasette: Any, request: Any) -> Response:
     article_id = int(request.url_vars["article_id"])
     return await _page(datasette, request, "article.html", "", lambda db: pages.article(db, article_id))
+
+
+@hookimpl
+def render_cell(value: Any, column: str, table: str | None) -> Any:
+    """In Datasette's own tables: a story id links to its page in the reading room; a story's JSON lists
+    read as plain lists."""
+    from markupsafe import Markup, escape
+
+    if column == "story_id" and isinstance(value, int):
+        return Markup(f'<a href="/stories/{value}">{value}</a>')
+    if table in ("stories", "stories_overview") and column in ("outlets", "languages", "topics"):
+        import json
+
+        try:
+            items = json.loads(value) if isinstance(value, str) else None
+        except ValueError:
+            return None
+        if isinstance(items, list):
+            return Markup(escape(", ".join(str(item) for item in items)))
+    return None
