@@ -72,6 +72,7 @@ def slow_mirror(fresh_mirror):
     return fresh_mirror
 
 
+@pytest.mark.slow  # long: in `make test-slow` (and CI)
 def test_sources_run_on_schedule_and_a_hanging_crawl_is_timed_out(tmp_path, slow_mirror):
     config = write_setup(
         tmp_path,
@@ -295,6 +296,7 @@ def test_dst_changes_neither_skip_nor_double_the_daily_digest(digest_time):
             assert (local.hour, local.minute) >= (hour, minute)
 
 
+@pytest.mark.slow  # long: in `make test-slow` (and CI)
 def test_sigterm_gives_the_crawl_its_grace_and_a_restart_runs_the_stopped_source_at_once(
     tmp_path, fresh_mirror, network
 ):

@@ -377,6 +377,7 @@ def test_the_html_renders_to_a_non_blank_page_in_chromium(demo_db, tmp_path):
     assert shot.stat().st_size > 20_000
 
 
+@pytest.mark.slow  # long: in `make test-slow` (and CI)
 def test_the_daemon_sends_the_daily_digest_once(demo_db, tmp_path, smtp):
     import signal
     import time

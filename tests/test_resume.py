@@ -77,6 +77,7 @@ def test_a_sitemap_index_backfills_run_by_run(fresh_mirror, network, tmp_path):
     assert stored(db, "mt") == wanted(network, base, "market-tape")
 
 
+@pytest.mark.slow  # long: in `make test-slow` (and CI)
 def test_an_entry_whose_page_keeps_failing_is_retried_then_shown_as_given_up(fresh_mirror, network, tmp_path):
     base = fresh_mirror.base_url
     good = network.of_outlet("circuit-ledger")[0]
@@ -113,6 +114,7 @@ def slow_site(mirror, network, delay: float = 1.0) -> list:
     return articles
 
 
+@pytest.mark.slow  # long: in `make test-slow` (and CI)
 def test_ctrl_c_stops_a_crawl_with_one_line_and_records_it_as_cancelled(fresh_mirror, network, tmp_path):
     import signal
     import time
