@@ -7,26 +7,37 @@ from typing import Any
 
 import sqlite_utils
 
-DAY = "substr(COALESCE(a.published_at, a.first_seen_at), 1, 10)"
+MOMENT = "COALESCE(a.published_at, a.first_seen_at)"  # what the articles_moment index covers
+DAY = f"substr({MOMENT}, 1, 10)"
 PRIMARY_TOPIC = (
     "(SELECT t.topic FROM article_topics t WHERE t.article_id = a.id ORDER BY t.score DESC, t.topic LIMIT 1)"
 )
 
 
 def newest_day(db: sqlite_utils.Database) -> str | None:
-    """The day of the newest relevant article (what "the last 30 days" end at)."""
-    row = db.execute(f"SELECT max({DAY}) FROM articles a INDEXED BY articles_moment WHERE a.relevant = 1").fetchone()
+    """The day of the newest relevant article (what "the last 30 days" end at): the moment index walked
+    from its newest end, not a scan."""
+    row = db.execute(
+        f"SELECT {DAY} FROM articles a INDEXED BY articles_moment WHERE a.relevant = 1 ORDER BY {MOMENT} DESC LIMIT 1"
+    ).fetchone()
     return row[0] if row and row[0] else None
 
 
 def coverage_by_topic(db: sqlite_utils.Database, first_day: str, last_day: str) -> list[tuple[str, str, int]]:
-    """(day, primary topic, relevant articles) from first_day to last_day; each article counted once."""
+    """(day, primary topic, relevant articles) from first_day to last_day; each article counted once. The
+    range is asked of the moment index, so a month costs that month's rows, whatever is stored."""
     rows = db.execute(
-        f"SELECT {DAY} AS day, {PRIMARY_TOPIC} AS topic, count(*) FROM articles a "
-        f"WHERE a.relevant = 1 AND {DAY} BETWEEN ? AND ? GROUP BY day, topic ORDER BY day",
-        [first_day, last_day],
+        f"SELECT {DAY} AS day, {PRIMARY_TOPIC} AS topic, count(*) FROM articles a INDEXED BY articles_moment "
+        f"WHERE {MOMENT} >= ? AND {MOMENT} < ? AND a.relevant = 1 GROUP BY day, topic ORDER BY day",
+        [first_day, _day_after(last_day)],
     )
     return [(day, topic or "untagged", count) for day, topic, count in rows]
+
+
+def _day_after(day: str) -> str:
+    from datetime import date, timedelta
+
+    return (date.fromisoformat(day[:10]) + timedelta(days=1)).isoformat()
 
 
 def story_coverage_by_lang(db: sqlite_utils.Database, story_id: int) -> list[tuple[str, str, int]]:

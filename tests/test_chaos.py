@@ -385,6 +385,7 @@ def test_hostile_titles_are_inert_in_the_cli_and_in_datasette(fresh_mirror, tmp_
         server.wait(timeout=20)
 
 
+@pytest.mark.slow  # long: in `make test-slow` (and CI)
 def test_reading_exporting_and_serving_while_a_crawl_writes(network, tmp_path):
     from demo.server import MirrorServer
 

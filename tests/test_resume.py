@@ -28,6 +28,7 @@ def stored(db, source: str) -> set[str]:
     return {row[0] for row in query(db, "SELECT url FROM articles WHERE source = ?", [source])}
 
 
+@pytest.mark.slow  # long: in `make test-slow` (and CI)
 def test_a_first_crawl_cut_by_max_pages_is_completed_by_the_next_runs(fresh_mirror, network, tmp_path):
     base = fresh_mirror.base_url
     sources = write_sources(tmp_path / "s.toml", listing(base, max_pages=1))
