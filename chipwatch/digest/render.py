@@ -44,8 +44,15 @@ def render(digest: Digest, options: DigestOptions) -> tuple[str, str]:
         text = _text_environment.get_template("digest.txt").render(**context)
         raw = message(digest, html, text, options).as_bytes()
         size = len(raw) + raw.count(b"\n")  # as it travels: every line ends in CRLF
-        if size <= options.max_bytes or shrink(digest) is None:
+        if size <= options.max_bytes:
             return html, text
+        # Shorten by about as many items as the excess takes (each render costs a whole message), then
+        # measure again: a few renders, not one per item.
+        shown = sum(len(group.items) for section in digest.sections for group in section.stories)
+        steps = max(1, int((size - options.max_bytes) / (size / max(shown, 1))))
+        if not all(shrink(digest) is not None for _ in range(steps)):
+            html = _environment.get_template("digest.html").render(**context)
+            return html, _text_environment.get_template("digest.txt").render(**context)
 
 
 def transfer_encoding(text: str) -> str:
