@@ -18,74 +18,56 @@ from chipwatch.errors import ChipwatchError, QueryError
 from chipwatch.serve import pages
 from chipwatch.serve.rendering import render
 
-HTML = "text/html; charset=utf-8"
+# What a page shows: (storage, query arguments, URL parts) -> the template's context.
+Build = Callable[[sqlite_utils.Database, dict[str, str], dict[str, str]], dict[str, Any]]
+# (route, template, navigation section, what the page shows)
+PAGES: list[tuple[str, str, str, Build]] = [
+    (r"^/$", "today.html", "today", lambda db, args, parts: pages.today(db)),
+    (r"^/stories$", "stories.html", "stories", lambda db, args, parts: pages.stories(db, args)),
+    (r"^/stories/(?P<id>\d+)$", "story.html", "stories", lambda db, args, parts: pages.story(db, int(parts["id"]))),
+    (r"^/find$", "find.html", "find", lambda db, args, parts: pages.find(db, args)),
+    (r"^/articles/(?P<id>\d+)$", "article.html", "", lambda db, args, parts: pages.article(db, int(parts["id"]))),
+]
 
 
 @hookimpl
 def register_routes() -> list[tuple[str, Any]]:
-    return [
-        (r"^/$", _today),
-        (r"^/stories$", _stories),
-        (r"^/stories/(?P<story_id>\d+)$", _story),
-        (r"^/find$", _find),
-        (r"^/articles/(?P<article_id>\d+)$", _article),
-    ]
+    return [(route, _view(template, section, build)) for route, template, section, build in PAGES]
 
 
-async def _page(
-    datasette: Any, request: Any, template: str, name: str, build: Callable[[sqlite_utils.Database], dict[str, Any]]
-) -> Response:
-    database = datasette.get_database()
-    args = {key: request.args.get(key) for key in request.args}
-    try:
-        context = await database.execute_fn(lambda conn: build(sqlite_utils.Database(conn)))
-    except QueryError as error:
-        if template == "find.html":
-            context = {
-                "q": args.get("q") or "",
-                "filters": args,
-                "topics": pages.TOPIC_LABELS,
-                "results": [],
-                "total": 0,
-                "page": 1,
-                "pages": 1,
-                "error": str(error),
-            }
-            return Response.html(render(template, {**context, "section": name}, args, database.name), status=400)
-        body = render(
-            "error.html", {"heading": "Not here", "message": str(error), "section": name}, args, database.name
-        )
-        return Response.html(body, status=404)
-    except ChipwatchError as error:
-        body = render(
-            "error.html", {"heading": "Cannot show this", "message": str(error), "section": name}, args, database.name
-        )
-        return Response.html(body, status=500)
-    return Response.html(render(template, {**context, "section": name}, args, database.name))
+def _view(
+    template: str,
+    section: str,
+    build: Callable[[sqlite_utils.Database, dict[str, str], dict[str, str]], dict[str, Any]],
+) -> Callable[[Any, Any], Any]:
+    async def view(datasette: Any, request: Any) -> Response:
+        database = datasette.get_database()
+        args = {key: request.args.get(key) for key in request.args}
+        parts = dict(request.url_vars)
+        try:
+            context = await database.execute_fn(lambda conn: build(sqlite_utils.Database(conn), args, parts))
+        except QueryError as error:
+            if template == "find.html":  # a query people typed: the form again, with what was wrong
+                context = {
+                    "q": args.get("q") or "",
+                    "filters": args,
+                    "topics": pages.TOPIC_LABELS,
+                    "results": [],
+                    "total": 0,
+                    "page": 1,
+                    "pages": 1,
+                    "error": str(error),
+                    "section": section,
+                }
+                return Response.html(render(template, context, args, database.name), status=400)
+            context = {"heading": "Not here", "message": str(error), "section": section}
+            return Response.html(render("error.html", context, args, database.name), status=404)
+        except ChipwatchError as error:
+            context = {"heading": "Cannot show this", "message": str(error), "section": section}
+            return Response.html(render("error.html", context, args, database.name), status=500)
+        return Response.html(render(template, {**context, "section": section}, args, database.name))
 
-
-async def _today(datasette: Any, request: Any) -> Response:
-    return await _page(datasette, request, "today.html", "today", pages.today)
-
-
-async def _stories(datasette: Any, request: Any) -> Response:
-    args = {key: request.args.get(key) for key in request.args}
-    return await _page(datasette, request, "stories.html", "stories", lambda db: pages.stories(db, args))
-
-
-async def _story(datasette: Any, request: Any) -> Response:
-    story_id = int(request.url_vars["story_id"])
-    return await _page(datasette, request, "story.html", "stories", lambda db: pages.story(db, story_id))
-
-
-async def _find(datasette: Any, request: Any) -> Response:
-    args = {key: request.args.get(key) for key in request.args}
-    return await _page(datasette, request, "find.html", "find", lambda db: pages.find(db, args))
-
-
-async def _article(datasette: Any, request: Any) -> Response:
-    article_id = int(request.url_vars["article_id"])
-    return await _page(datasette, request, "article.html", "", lambda db: pages.article(db, article_id))
+    return view
 
 
 @hookimpl
