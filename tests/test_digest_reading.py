@@ -1,0 +1,119 @@
+"""The digest laid out for reading: each story once under its main topic, in time order; top stories as
+links with what is new; a week of coverage in table cells; an English line for readers who do not read
+Chinese; whole-sentence snippets; Chinese text in base64; a preview right after a crawl shows it."""
+
+from __future__ import annotations
+
+import email
+import shutil
+import sqlite3
+from datetime import date
+from email import policy
+from pathlib import Path
+
+from chipwatch.config import Reader, load_options
+from tests.helpers import clean_env, run_chipwatch
+
+ALL = Reader("analyst@example.org", "Analyst")
+DAY = date(2025, 12, 10)
+EVERYTHING = ("2000-01-01T00:00:00Z", "2100-01-01T00:00:00Z")
+
+
+def options_for(db: Path, tmp_path: Path, readers: list[Reader]):
+    env = {"CHIPWATCH_DB": str(db), "CHIPWATCH_DIGEST_OUTBOX": str(tmp_path / "outbox")}
+    return load_options(env=env).replace("digest", readers=tuple(readers))
+
+
+def fresh_copy(db: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "db.sqlite"
+    shutil.copy(db, target)
+    return target
+
+
+def _digest(db: Path, tmp_path: Path, reader: Reader = ALL, **serve):
+    from chipwatch.digest.run import build
+    from storage import opened
+
+    options = options_for(db, tmp_path, [reader])
+    if serve:
+        options = options.replace("serve", **serve)
+    with opened(db) as handle:
+        return build(options, handle, reader, DAY, EVERYTHING)
+
+
+def test_each_story_once_under_its_main_topic_its_articles_in_time_order(demo_db, tmp_path):
+    digest = _digest(fresh_copy(demo_db, tmp_path), tmp_path)
+    seen: dict[int, str] = {}
+    for section in digest.sections:
+        for group in section.stories:
+            if group.story_id is not None:
+                assert group.story_id not in seen, f"story {group.story_id} under {seen.get(group.story_id)} too"
+                seen[group.story_id] = section.id
+            assert section.id not in group.tags
+            moments = [item.moment for item in group.items if not item.follow_up or item is not group.items[0]]
+            assert moments == sorted(moments)
+            # A story's original (when it is among the items) comes first, and is not marked a follow-up.
+            assert not group.items[0].follow_up or group.follows or len(group.items) == 1
+    assert len(seen) > 5
+    for item in (item for s in digest.sections for g in s.stories for item in g.items):
+        assert item.snippet == "" or item.snippet[-1] in ".!?。！？”\"…)’'" or item.snippet.endswith("…"), item.snippet
+
+
+def test_top_stories_link_with_what_is_new_and_a_week_of_coverage(demo_db, tmp_path):
+    db = fresh_copy(demo_db, tmp_path)
+    plain = _digest(db, tmp_path)
+    assert plain.top_stories and all(story.url and story.url.startswith("http") for story in plain.top_stories)
+    assert all(story.lead for story in plain.top_stories)
+    served = _digest(db, tmp_path, public_url="https://chipwatch.example.org")
+    assert all(story.url.startswith("https://chipwatch.example.org/stories/") for story in served.top_stories)
+    assert len(served.chart_days) == 7 and served.chart and all(len(row.cells) == 7 for row in served.chart)
+    from chipwatch.digest.render import render
+
+    options = options_for(db, tmp_path, [ALL]).replace("serve", public_url="https://chipwatch.example.org")
+    html, text = render(served, options.digest)
+    assert "The last 7 days by topic" in html and "bgcolor=" in html and "<img" not in html
+    assert "THE LAST 7 DAYS" in text
+
+
+def test_a_reader_who_does_not_read_chinese_gets_an_english_line(demo_db, tmp_path):
+    db = fresh_copy(demo_db, tmp_path)
+    english_only = Reader("en@example.org", languages=("en",))
+    digest = _digest(db, tmp_path, english_only)
+    items = [item for s in digest.sections for g in s.stories for item in g.items]
+    chinese = [item for item in items if item.lang.startswith("中文")]
+    assert chinese and all(item.gloss for item in chinese)
+    assert all(item.gloss is None for item in items if item.lang == "English")
+    assert any("Nvidia" in item.gloss for item in chinese if item.gloss)
+    everyone = _digest(db, tmp_path)
+    assert all(item.gloss is None for s in everyone.sections for g in s.stories for item in g.items)
+
+
+def test_chinese_text_travels_in_base64_not_quoted_printable(demo_db, tmp_path):
+    from chipwatch.digest.render import message, render
+
+    db = fresh_copy(demo_db, tmp_path)
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE articles SET relevant = 0 WHERE lang = 'en'")
+    conn.commit()
+    conn.close()
+    digest = _digest(db, tmp_path)
+    options = options_for(db, tmp_path, [ALL])
+    html, text = render(digest, options.digest)
+    mail = email.message_from_bytes(message(digest, html, text, options.digest).as_bytes(), policy=policy.default)
+    encodings = {part.get_content_type(): part["Content-Transfer-Encoding"] for part in mail.iter_parts()}
+    assert encodings == {"text/plain": "base64", "text/html": "base64"}
+    assert "英伟达" in mail.get_body(("plain",)).get_content() or "輝達" in mail.get_body(("plain",)).get_content()
+
+
+def test_preview_right_after_a_crawl_shows_what_was_just_stored(demo_db, tmp_path):
+    db = fresh_copy(demo_db, tmp_path)
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE articles SET first_seen_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-5 minutes')")
+    conn.commit()
+    conn.close()
+    env = clean_env(
+        CHIPWATCH_DB=str(db), CHIPWATCH_DIGEST_OUTBOX=str(tmp_path / "box"), CHIPWATCH_DAEMON_DIGEST_TIME="00:00"
+    )
+    page = Path(run_chipwatch("digest", "--to", "me@example.org", "--preview", env=env).stdout.decode().strip())
+    html = page.read_text(encoding="utf-8")
+    assert "nothing new" not in html and "new items in" in html
