@@ -117,3 +117,23 @@ def test_preview_right_after_a_crawl_shows_what_was_just_stored(demo_db, tmp_pat
     page = Path(run_chipwatch("digest", "--to", "me@example.org", "--preview", env=env).stdout.decode().strip())
     html = page.read_text(encoding="utf-8")
     assert "nothing new" not in html and "new items in" in html
+
+
+def test_sentences_do_not_end_at_abbreviations_or_initials():
+    from chipwatch.digest.text import lead, sentences, snippet
+
+    text = (
+        "WASHINGTON, D.C. — The U.S. Commerce Dept. said on Jan. 14 that Nvidia Corp. may ship the chip. "
+        "Sen. Smith said no. Shares rose 3%. ST. LOUIS was quiet."
+    )
+    assert sentences(text) == [
+        "WASHINGTON, D.C. — The U.S. Commerce Dept. said on Jan. 14 that Nvidia Corp. may ship the chip.",
+        "Sen. Smith said no.",
+        "Shares rose 3%.",
+        "ST. LOUIS was quiet.",
+    ]
+    assert lead(text).endswith("may ship the chip.")
+    chinese = "商务部周二发布新规。“这是重要一步。”他说。"
+    assert sentences(chinese) == ["商务部周二发布新规。", "“这是重要一步。”", "他说。"]
+    long = "word " * 120
+    assert snippet(long, None).endswith("…") and not snippet(long, None)[:-1].endswith("wor")

@@ -19,8 +19,89 @@ TOPIC_LABELS = {
     "industry": "Industry positions",
 }
 LANG_LABELS = {"en": "English", "zh-Hans": "中文（简体）", "zh-Hant": "中文（繁體）"}
-# A sentence ends at . ! ? followed by a space, or at a Chinese full stop, exclamation or question mark.
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)|(?<=[。！？])")
+# A sentence ends at . ! ? (and a closing quote or bracket) followed by a space, or at a Chinese full stop,
+# exclamation or question mark (and its closing quote).
+SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=\S)|(?<=[。！？])[”’」』）]*")
+# A period that ends an abbreviation, not a sentence: an initial or U.S., a title (Mr., Sen.), a company form
+# (Inc., Corp.), a month (Jan.), a state in a dateline (Calif., Ill.); as written or in capitals (ST. LOUIS).
+# Lower case never counts: "no." and "ill." end sentences.
+_ABBREVIATED = [
+    "Mr",
+    "Mrs",
+    "Ms",
+    "Dr",
+    "Prof",
+    "Sen",
+    "Rep",
+    "Gov",
+    "Gen",
+    "Lt",
+    "Col",
+    "St",
+    "Ft",
+    "Mt",
+    "Jr",
+    "Sr",
+    "Inc",
+    "Corp",
+    "Co",
+    "Ltd",
+    "Bros",
+    "No",
+    "Nos",
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Sept",
+    "Oct",
+    "Nov",
+    "Dec",
+    "Dept",
+    "Ala",
+    "Ariz",
+    "Ark",
+    "Calif",
+    "Colo",
+    "Conn",
+    "Del",
+    "Fla",
+    "Ga",
+    "Ill",
+    "Ind",
+    "Kan",
+    "Kans",
+    "Ky",
+    "La",
+    "Md",
+    "Mass",
+    "Mich",
+    "Minn",
+    "Miss",
+    "Mo",
+    "Mont",
+    "Neb",
+    "Nev",
+    "Okla",
+    "Ore",
+    "Pa",
+    "Tenn",
+    "Tex",
+    "Va",
+    "Vt",
+    "Wash",
+    "Wis",
+    "Wyo",
+]
+ABBREVIATION = re.compile(
+    r"(?:\b[A-Za-z]\.(?:[A-Za-z]\.)*|\b(?:vs|etc|approx|"
+    + "|".join(sorted({form for word in _ABBREVIATED for form in (word, word.upper())}, key=len, reverse=True))
+    + r")\.)$"
+)
 # Where a long sentence may be cut: after a Chinese comma or enumeration mark, or at a space.
 SOFT_BREAK = re.compile(r"(?<=[，、；：])|\s")
 # Characters that can make scraped text lie about itself: bidi overrides, zero-width joiners, BOMs.
@@ -40,7 +121,19 @@ def safe_url(url: str | None) -> str | None:
 
 
 def sentences(text: str | None) -> list[str]:
-    return [part.strip() for part in SENTENCE_END.split(clean(text)) if part.strip()]
+    """The text's sentences. A period after an abbreviation or an initial (U.S., Inc., J.) or before a word
+    in lower case does not end one."""
+    text = clean(text)
+    parts, start = [], 0
+    for boundary in SENTENCE_END.finditer(text):
+        head = text[start : boundary.start()].rstrip("\"'”’)]")
+        following = text[boundary.end() : boundary.end() + 1]
+        if head.endswith(".") and (ABBREVIATION.search(head) or following.islower()):
+            continue
+        parts.append(text[start : boundary.end()].strip())
+        start = boundary.end()
+    parts.append(text[start:].strip())
+    return [part for part in parts if part]
 
 
 def _cut(sentence: str, limit: int) -> str:
