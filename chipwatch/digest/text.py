@@ -25,81 +25,14 @@ SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=\S)|(?<=[。！？])[
 # A period that ends an abbreviation, not a sentence: an initial or U.S., a title (Mr., Sen.), a company form
 # (Inc., Corp.), a month (Jan.), a state in a dateline (Calif., Ill.); as written or in capitals (ST. LOUIS).
 # Lower case never counts: "no." and "ill." end sentences.
-_ABBREVIATED = [
-    "Mr",
-    "Mrs",
-    "Ms",
-    "Dr",
-    "Prof",
-    "Sen",
-    "Rep",
-    "Gov",
-    "Gen",
-    "Lt",
-    "Col",
-    "St",
-    "Ft",
-    "Mt",
-    "Jr",
-    "Sr",
-    "Inc",
-    "Corp",
-    "Co",
-    "Ltd",
-    "Bros",
-    "No",
-    "Nos",
-    "Jan",
-    "Feb",
-    "Mar",
-    "Apr",
-    "Jun",
-    "Jul",
-    "Aug",
-    "Sep",
-    "Sept",
-    "Oct",
-    "Nov",
-    "Dec",
-    "Dept",
-    "Ala",
-    "Ariz",
-    "Ark",
-    "Calif",
-    "Colo",
-    "Conn",
-    "Del",
-    "Fla",
-    "Ga",
-    "Ill",
-    "Ind",
-    "Kan",
-    "Kans",
-    "Ky",
-    "La",
-    "Md",
-    "Mass",
-    "Mich",
-    "Minn",
-    "Miss",
-    "Mo",
-    "Mont",
-    "Neb",
-    "Nev",
-    "Okla",
-    "Ore",
-    "Pa",
-    "Tenn",
-    "Tex",
-    "Va",
-    "Vt",
-    "Wash",
-    "Wis",
-    "Wyo",
-]
+_ABBREVIATED = (
+    "Mr Mrs Ms Dr Prof Sen Rep Gov Gen Lt Col St Ft Mt Jr Sr Inc Corp Co Ltd Bros No Nos Jan Feb Mar Apr "
+    "Jun Jul Aug Sep Sept Oct Nov Dec Dept Ala Ariz Ark Calif Colo Conn Del Fla Ga Ill Ind Kan Kans Ky "
+    "La Md Mass Mich Minn Miss Mo Mont Neb Nev Okla Ore Pa Tenn Tex Va Vt Wash Wis Wyo"
+)
 ABBREVIATION = re.compile(
     r"(?:\b[A-Za-z]\.(?:[A-Za-z]\.)*|\b(?:vs|etc|approx|"
-    + "|".join(sorted({form for word in _ABBREVIATED for form in (word, word.upper())}, key=len, reverse=True))
+    + "|".join(sorted({form for word in _ABBREVIATED.split() for form in (word, word.upper())}, key=len, reverse=True))
     + r")\.)$"
 )
 # Where a long sentence may be cut: after a Chinese comma or enumeration mark, or at a space.
