@@ -111,7 +111,7 @@ def delivery_problems(db: sqlite_utils.Database) -> list[dict[str, Any]]:
 
 
 def delivered_article_ids(db: sqlite_utils.Database, watch_id: int) -> list[int]:
-    """The article ids in the watch's messages that reached some target (for tests and `watch show`)."""
+    """The article ids listed in the watch's messages that reached some target, in the order they were sent."""
     ids: list[int] = []
     for (payload,) in db.execute(
         "SELECT b.payload FROM watch_batches b WHERE b.watch_id = ? AND EXISTS "

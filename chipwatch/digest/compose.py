@@ -141,7 +141,7 @@ def _item(row: dict[str, Any], topics: list[str], reader: Reader, context: Conte
     )
 
 
-def _groups(items: list[Item], rows: dict[int, dict[str, Any]], reader: Reader, context: Context) -> list[StoryGroup]:
+def _groups(items: list[Item], context: Context) -> list[StoryGroup]:
     """One group per story (an article in none is its own), articles in time order, the original first."""
     by_story: dict[Any, list[Item]] = {}
     for item in items:
@@ -180,13 +180,13 @@ def compose(reader: Reader, day: str, rows: list[dict[str, Any]], context: Conte
         topics = [t for t in row["topics"] if t in subscribed]
         if topics:
             items.append(_item(row, topics, reader, context))
-    groups = _groups(items, by_id, reader, context)
+    groups = _groups(items, context)
     by_topic: dict[str, list[StoryGroup]] = {}
     for group in groups:
         main, group.tags = _main_topic(group, subscribed)
         by_topic.setdefault(main, []).append(group)
-    sections = [_section(topic, by_topic[topic], context, reader) for topic in subscribed if topic in by_topic]
-    top = _top_stories(groups, by_id, context)
+    sections = [_section(topic, by_topic[topic], context) for topic in subscribed if topic in by_topic]
+    top = _top_stories(groups, by_id)
     total, stories = len(items), len(groups)
     if total:
         items_word = "item" if total == 1 else "items"
@@ -199,7 +199,7 @@ def compose(reader: Reader, day: str, rows: list[dict[str, Any]], context: Conte
     return digest
 
 
-def _section(topic: str, groups: list[StoryGroup], context: Context, reader: Reader) -> TopicSection:
+def _section(topic: str, groups: list[StoryGroup], context: Context) -> TopicSection:
     ordered = sorted(groups, key=lambda g: (-len(g.items), -max(item.id for item in g.items)))
     room, kept, rest = context.max_per_topic, [], []
     for group in ordered:
@@ -215,7 +215,7 @@ def _section(topic: str, groups: list[StoryGroup], context: Context, reader: Rea
     return TopicSection(topic, TOPIC_LABELS[topic], kept, len(rest), rest[:MORE_LISTED], more_url)
 
 
-def _top_stories(groups: list[StoryGroup], rows: dict[int, dict[str, Any]], context: Context) -> list[TopStory]:
+def _top_stories(groups: list[StoryGroup], rows: dict[int, dict[str, Any]]) -> list[TopStory]:
     stories = [group for group in groups if group.story_id is not None]
     stories.sort(key=lambda g: (-len(g.items), -max(item.id for item in g.items)))
     top = []
