@@ -1,7 +1,7 @@
 """One configuration flow: defaults, then one TOML file, then CHIPWATCH_* environment variables.
 
 The TOML sections mirror the commands ([storage], [crawl], [classify], [daemon], [digest], [watches], [serve],
-[mirror]), and [[watch]] tables define watches; the result is one frozen Options object that the CLI passes
+[mirror], [cluster]), and [[watch]] tables define watches; the result is one frozen Options object that the CLI passes
 down. Nothing else reads files or the environment for settings.
 """
 
@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chipwatch.errors import ConfigError
@@ -134,6 +135,25 @@ class ServeOptions:
 
 
 @dataclass(frozen=True)
+class ClusterOptions:
+    # redis://HOST:PORT/DB shared by the workers and the one writer; empty: everything on this machine.
+    redis: str = ""
+    # Only from $CHIPWATCH_REDIS_PASSWORD; never printed (repr=False).
+    password: str = field(default="", repr=False)
+    # Every key this cluster keeps in Redis starts with it: two clusters can share one Redis.
+    prefix: str = "chipwatch"
+    # A page request taken by a worker that neither finishes nor renews it in this time goes back to the
+    # queue for another worker; a crawl whose worker stopped sending heartbeats for it does too.
+    visibility_timeout: float = 60.0
+    # A worker (or writer) silent this long is shown as gone, and its stream entries are taken over.
+    heartbeat_timeout: float = 30.0
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.redis)
+
+
+@dataclass(frozen=True)
 class MirrorOptions:
     host: str = "127.0.0.1"
     port: int = 8765
@@ -149,6 +169,7 @@ class Options:
     watches: WatchOptions = field(default_factory=WatchOptions)
     serve: ServeOptions = field(default_factory=ServeOptions)
     mirror: MirrorOptions = field(default_factory=MirrorOptions)
+    cluster: ClusterOptions = field(default_factory=ClusterOptions)
     # [[watch]] tables of the config file; they win over watches of the same name made with `watch add`.
     watch: tuple[WatchSpec, ...] = ()
     config_file: Path | None = None
@@ -158,7 +179,7 @@ class Options:
         return dataclasses.replace(self, **{section: dataclasses.replace(getattr(self, section), **changes)})
 
 
-SECTIONS = ("storage", "crawl", "classify", "daemon", "digest", "watches", "serve", "mirror")
+SECTIONS = ("storage", "crawl", "classify", "daemon", "digest", "watches", "serve", "mirror", "cluster")
 # Short names people expect to type; every field is also reachable as CHIPWATCH_<SECTION>_<FIELD>.
 ENV_ALIASES = {
     "CHIPWATCH_DB": ("storage", "db"),
@@ -173,6 +194,7 @@ ENV_ONLY = {
     "CHIPWATCH_SMTP_PASSWORD": ("digest", "smtp_password"),
     "CHIPWATCH_WEBHOOK_SECRET": ("watches", "webhook_secret"),
     "CHIPWATCH_SERVE_TOKEN": ("serve", "token"),
+    "CHIPWATCH_REDIS_PASSWORD": ("cluster", "password"),
 }
 
 
@@ -221,6 +243,7 @@ def load_options(config_file: Path | None = None, env: Mapping[str, str] | None 
     _check_daemon(sections["daemon"], config_file)
     _check_digest(sections["digest"], config_file)
     _check_watches(sections["watches"], sections["serve"], config_file)
+    _check_cluster(sections["cluster"], config_file)
     return Options(**sections, watch=watches, config_file=config_file)
 
 
@@ -337,6 +360,25 @@ def _check_digest(digest: DigestOptions, config_file: Path | None) -> None:
         raise ConfigError(f"{where}: retries and max_items_per_topic must be at least 1, max_bytes at least 10000")
 
 
+def _check_cluster(cluster: ClusterOptions, config_file: Path | None) -> None:
+    where = f"{config_file}: [cluster]" if config_file is not None else "[cluster]"
+    if not cluster.redis:
+        return
+    parts = urlsplit(cluster.redis)
+    if parts.scheme not in ("redis", "rediss", "unix") or (parts.scheme != "unix" and not parts.hostname):
+        raise ConfigError(f"{where} redis: {cluster.redis!r} is not a redis://HOST:PORT/DB address")
+    if parts.password or "@" in parts.netloc:
+        raise ConfigError(f"{where} redis: put no password in the address; set $CHIPWATCH_REDIS_PASSWORD")
+    try:
+        parts.port  # noqa: B018  # raises on a port that is not a number
+    except ValueError:
+        raise ConfigError(f"{where} redis: {cluster.redis!r} has a port that is not a number") from None
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,40}", cluster.prefix):
+        raise ConfigError(f"{where} prefix: letters, digits, '_', '.' and '-' only")
+    if cluster.visibility_timeout < 1 or cluster.heartbeat_timeout < 1:
+        raise ConfigError(f"{where}: visibility_timeout and heartbeat_timeout are at least 1 second")
+
+
 def _check_crawl(crawl: CrawlOptions, config_file: Path | None) -> None:
     where = f"{config_file or 'config'}: [crawl]"
     if not 1 <= crawl.concurrent_per_domain <= 4:
@@ -380,6 +422,7 @@ _SECTION_TYPES = {
     "watches": WatchOptions,
     "serve": ServeOptions,
     "mirror": MirrorOptions,
+    "cluster": ClusterOptions,
 }
 
 

@@ -17,7 +17,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
@@ -47,6 +47,7 @@ DIGEST_CHECK = timedelta(minutes=5)
 WATCH_JOB = "watches"
 WATCH_CHECK = timedelta(minutes=5)
 ORPHAN_CHECK_TICKS = 20  # main-loop ticks of 0.5 s
+CLUSTER_RENEW_TICKS = 4  # the cluster lease renewed every 2 s (it lasts [cluster] heartbeat_timeout)
 
 
 def now_utc() -> datetime:
@@ -87,6 +88,7 @@ class Daemon:
         self.stopping = threading.Event()
         self.reload_requested = threading.Event()
         self.lock = DaemonLock(options.storage.db)
+        self.cluster_lock: Any = None  # with a cluster: the lease that makes this the one daemon scheduling
         self.scheduler = BackgroundScheduler(
             timezone=ZoneInfo(options.daemon.timezone),
             executors={"default": ThreadPoolExecutor(options.daemon.max_parallel + 1)},
@@ -105,6 +107,16 @@ class Daemon:
             cron_trigger(source.schedule, self.options.daemon.timezone)
         open_database(self.options.storage.db).close()  # can it be created and written? said before the lock
         self.lock.acquire()
+        if self.options.cluster.enabled:
+            from chipwatch.cluster.locks import SchedulerLock
+
+            try:
+                self.cluster_lock = SchedulerLock(self.options)
+                self.cluster_lock.acquire()
+            except BaseException:
+                self.cluster_lock = None
+                self.lock.release()
+                raise
         self._sync(sources)
         return sources
 
@@ -177,12 +189,27 @@ class Daemon:
                     self._reload()
                 if ticks % ORPHAN_CHECK_TICKS == 0:
                     self._settle_orphans()
+                if self.cluster_lock is not None and ticks % CLUSTER_RENEW_TICKS == 0 and not self._renew_cluster():
+                    break
             log.info("stopping: no new runs; running crawls get %.0fs to finish", self.options.daemon.grace)
             self.scheduler.shutdown(wait=True)
             log.info("stopped")
             return 0
         finally:
+            if self.cluster_lock is not None:
+                self.cluster_lock.release()
             self.lock.release()
+
+    def _renew_cluster(self) -> bool:
+        try:
+            if self.cluster_lock.renew():
+                return True
+            log.error("lost the cluster's scheduling lease (another daemon may schedule now): stopping")
+            self.stopping.set()
+            return False
+        except Exception as error:  # Redis restarting: the lease lasts heartbeat_timeout; try again
+            log.warning("cluster lease not renewed: %s", error)
+            return True
 
     def _settle_orphans(self) -> None:
         # Crawls that died with a previous daemon may outlive its last moments by a few seconds.

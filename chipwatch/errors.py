@@ -23,3 +23,7 @@ class FeedError(ChipwatchError):
 
 class ExtractionError(ChipwatchError):
     """A page could not be turned into an article."""
+
+
+class ClusterError(ChipwatchError):
+    """The cluster's Redis cannot be reached, or another process holds what this one needs there."""

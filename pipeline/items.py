@@ -66,3 +66,7 @@ class ArticleItem:
     # Filled by StoryStage.
     story_id: int | None = None
     follow_up: bool = False
+    # Set on a cluster's worker: the queue entry the page's request came from (settled once the item is on
+    # its way to the writer), and the URLs the stored page answers for (where it was fetched, the entry's).
+    lease: str | None = None
+    page_urls: list[str] = field(default_factory=list)

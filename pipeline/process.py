@@ -1,6 +1,9 @@
 """One path from a fetched page to a stored, tagged, grouped article.
 
-    extract -> normalise -> find copies -> classify -> entities -> store -> story
+    extract -> normalise -> site name -> classify -> entities | find copies -> store -> story
+
+The steps before the bar need only the page (a cluster's workers run them on any machine); those after it
+need what is stored (only the database's one writer runs them).
 
 Each step is a plain function over an ArticleItem. The crawl's Scrapy stages (pipeline/stages.py) are thin
 wrappers that call one step each; `chipwatch cluster` (pipeline/batch.py), `chipwatch reclassify` and the
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -200,9 +204,14 @@ def _stated(value: str | None, zone: str) -> Stated | None:
 
 def drop_site_name(db: Database, item: ArticleItem) -> ArticleItem:
     """The title without a site name learned from the site's other pages (pipeline/site_names.py)."""
+    return drop_known_site_name(item, lambda site: learned_site_names(db, site))
+
+
+def drop_known_site_name(item: ArticleItem, names_of: Callable[[str], Collection[str]]) -> ArticleItem:
+    """The title without a site name that names_of(site) knows (the database, or a cluster's copy of it)."""
     tail = title_tail(item.title)
     site = site_of(item.canonical_url or item.url)
-    if tail is not None and site and tail.name in learned_site_names(db, site):
+    if tail is not None and site and tail.name in names_of(site):
         item.title = tail.head
     return item
 
@@ -347,10 +356,16 @@ def process_article(context: Context, item: ArticleItem) -> ArticleItem:
     """Every step after extraction, in the crawl's order."""
     normalise(item)
     drop_site_name(context.db, item)
-    find_duplicate(context.db, item)
     tag(context.classifier, item)
     name_entities(item)
-    store(context.db, item)
-    learn_site_name(context.db, item)
-    absorb_title_only_copies(context.db, item)
-    return group(context.db, context.stories, item)
+    return store_half(context.db, context.stories, item)
+
+
+def store_half(db: Database, stories: StoryModel, item: ArticleItem) -> ArticleItem:
+    """The steps that need what is stored, in order: copies, store, site name, headline-only copies, story.
+    (A cluster's writer calls this for each item its workers send.)"""
+    find_duplicate(db, item)
+    store(db, item)
+    learn_site_name(db, item)
+    absorb_title_only_copies(db, item)
+    return group(db, stories, item)

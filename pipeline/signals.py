@@ -6,3 +6,6 @@ fetch_failed = object()
 
 # Sent by a spider for each discovery document it read, with: source (str), count (int: the entries it listed).
 entries_listed = object()
+
+# Sent by a spider once it has handled a request that failed (its errback is done), with: request.
+request_handled = object()

@@ -1,9 +1,10 @@
 """The crawl's item pipeline: one small Scrapy stage per step of pipeline/process.py.
 
-extract -> normalise -> dedupe -> classify -> entities -> store -> story. Each stage reads its settings in
-from_crawler, takes the crawl's one database connection in open_spider, calls its step, and either returns
-the item or raises DropItem with a reason that the crawl run records. The steps themselves are plain
-functions that `chipwatch cluster`, `reclassify` and the benchmarks call too.
+extract -> normalise -> site name -> classify -> entities | dedupe -> store -> story. The stages before the
+bar need only the page; those after it need the database (in a cluster only its writer runs them). Each
+stage reads its settings in from_crawler, takes the crawl's one database connection in open_spider, calls
+its step, and either returns the item or raises DropItem with a reason that the crawl run records. The steps
+themselves are plain functions that `chipwatch cluster`, `reclassify` and the benchmarks call too.
 """
 
 from __future__ import annotations

@@ -20,7 +20,6 @@ from scrapy.exceptions import (
 )
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
-from sqlite_utils import Database
 from twisted.internet.error import (
     ConnectionRefusedError,
     DNSLookupError,
@@ -34,14 +33,13 @@ from pipeline.crawl_storage import CrawlStorage
 from pipeline.dates import parse_date, to_utc_iso, utc_now_iso
 from pipeline.items import ArticleItem
 from pipeline.prefilter import Prefilter, load_prefilter
-from pipeline.signals import entries_listed, fetch_failed
+from pipeline.signals import entries_listed, fetch_failed, request_handled
 from spiders.entries import Entry
 from spiders.links import allowed_sites, link_allowed
 from spiders.pagination import Pager
 from spiders.sources import Source, load_sources, select_sources
-from storage.articles import recent_pages, stored_since
-from storage.crawl_state import Pagination, entries_to_retry, entries_waiting, get_pagination
-from storage.sources import get_validators
+from spiders.view import CrawlView, StoredView
+from storage.crawl_state import Pagination
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -79,9 +77,20 @@ class SourceSpider(scrapy.Spider):
     source: Source  # bound in __init__ (an object) or from_crawler (a name from the sources file)
     allowed_domains: list[str] | None = None
 
-    def __init__(self, source: Source | str | None = None, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        source: Source | str | None = None,
+        *args: Any,
+        view: CrawlView | None = None,
+        shared_dedupe: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._source_arg = source
+        self._view = view  # None: the crawl's database answers (see spiders/view.py)
+        # Page requests left to the scheduler's duplicate filter (a cluster's, shared by the workers that
+        # take up a crawl again) as well as this spider's own set.
+        self.shared_dedupe = shared_dedupe
         if isinstance(source, Source):
             self.source = source
         self.skipped: dict[str, int] = {
@@ -122,9 +131,12 @@ class SourceSpider(scrapy.Spider):
         return spider
 
     @property
-    def db(self) -> Database:
-        """The crawl's database, asked only "is this stored?" and "what did the server send last time?"."""
-        return CrawlStorage.connection(self.crawler)
+    def view(self) -> CrawlView:
+        """What is stored, asked only "is this stored?", "what did the server send last time?" and "where did
+        pagination stop?": the crawl's database, or the snapshot a cluster worker was given."""
+        if self._view is None:
+            self._view = StoredView(CrawlStorage.connection(self.crawler), self.source.name)
+        return self._view
 
     # -- the source's own document, fetched conditionally -------------------------------------------------
 
@@ -133,7 +145,7 @@ class SourceSpider(scrapy.Spider):
         assert self.source is not None
         headers = {}
         if url is None:
-            etag, last_modified = get_validators(self.db, self.source.name)
+            etag, last_modified = self.view.validators()
             if etag:
                 headers["If-None-Match"] = etag
             if last_modified:
@@ -160,13 +172,13 @@ class SourceSpider(scrapy.Spider):
 
     def retries(self) -> Iterator[scrapy.Request]:
         """Entries whose page failed on an earlier run and are due for another try."""
-        for url, title in entries_to_retry(self.db, self.source.name, utc_now_iso()):
+        for url, title in self.view.retries(utc_now_iso()):
             request = self.article_request(url, Entry(link=url, title=title))
             if request is not None:
                 yield request
 
     def start_pager(self) -> Pager:
-        self.pager = Pager(get_pagination(self.db, self.source.name), self.source.max_pages, self.source.backfill_pages)
+        self.pager = Pager(self.view.pagination(), self.source.max_pages, self.source.backfill_pages)
         return self.pager
 
     def follow_page(self, response: Response, entries: list[Entry]) -> Iterator[Any]:
@@ -193,7 +205,7 @@ class SourceSpider(scrapy.Spider):
         if not self.source or not self.source.refresh_hours:
             return
         since = to_utc_iso(datetime.now(UTC) - timedelta(hours=self.source.refresh_hours))
-        for url, title in recent_pages(self.db, self.source.name, since):
+        for url, title in self.view.recent_pages(since):
             request = self.article_request(url, Entry(link=url, title=title))
             if request is not None:
                 yield request
@@ -236,7 +248,7 @@ class SourceSpider(scrapy.Spider):
     def waiting(self, url: str) -> bool:
         """Its page failed on an earlier run and is not due for another try yet (or was given up)."""
         if self._waiting is None:
-            self._waiting = entries_waiting(self.db, self.source.name, utc_now_iso())
+            self._waiting = self.view.waiting(utc_now_iso())
         return url in self._waiting
 
     def too_old(self, published: str | None) -> bool:
@@ -247,7 +259,7 @@ class SourceSpider(scrapy.Spider):
 
     def already_stored(self, url: str) -> bool:
         """Stored already, and too old to refresh: not worth fetching again."""
-        first_seen = stored_since(self.db, url)
+        first_seen = self.view.stored_since(url)
         if first_seen is None:
             return False
         refresh = self.source.refresh_hours if self.source else 0
@@ -270,14 +282,16 @@ class SourceSpider(scrapy.Spider):
                 )
             return None
         self.requested.add(url)
-        # Not left to Scrapy's duplicate filter, which would silently drop a redirect back to a page already
-        # requested: a redirect loop then ends in a recorded error instead of vanishing.
+        # On one machine not left to Scrapy's duplicate filter, which would silently drop a redirect back to
+        # a page already requested: a redirect loop then ends in a recorded error instead of vanishing. In a
+        # cluster the shared filter must see it: a crawl taken up again by another worker asks only for the
+        # pages the first one had not asked for (a redirect loop is then recorded when the filter drops it).
         return scrapy.Request(
             url,
             callback=self.parse_article,
             errback=self.on_request_error,
             cb_kwargs={"entry": entry, "lang": lang},
-            dont_filter=True,
+            dont_filter=not self.shared_dedupe,
         )
 
     def parse_article(self, response: Response, entry: Entry, lang: str | None = None) -> ArticleItem:
@@ -347,6 +361,12 @@ class SourceSpider(scrapy.Spider):
 
     def on_request_error(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]  # set by Scrapy on download failures
+        try:
+            self._request_failed(failure, request)
+        finally:
+            self.crawler.signals.send_catch_log(request_handled, request=request)
+
+    def _request_failed(self, failure: Failure, request: scrapy.Request) -> None:
         if failure.check(IgnoreRequest) and "robots.txt" in failure.getErrorMessage():
             # The site asked not to be crawled there: policy, not a failure of the source. Remembered, so
             # that the page is not asked for on every run (and a page of such links can count as read).

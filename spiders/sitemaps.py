@@ -11,7 +11,6 @@ from chipwatch.errors import FeedError
 from pipeline.dates import parse_date
 from spiders.base import SourceSpider, _header
 from spiders.sitemap_parser import ChildSitemap, parse_sitemap
-from storage.crawl_state import sitemaps_read
 
 
 class SitemapSpider(SourceSpider):
@@ -25,7 +24,7 @@ class SitemapSpider(SourceSpider):
 
     async def start(self) -> AsyncIterator[Any]:
         self.visited.add(self.source.url)
-        self.read_before = sitemaps_read(self.db, self.source.name)
+        self.read_before = self.view.sitemaps_read()
         yield self.source_request(self.parse_sitemap)
         for request in self.retries():
             yield request

@@ -63,6 +63,16 @@ def stored_since(db: sqlite_utils.Database, url: str) -> str | None:
     return row[0] if row else None
 
 
+def stored_pages(db: sqlite_utils.Database) -> list[tuple[str, str]]:
+    """(url, first stored at) of every stored page: articles at their URL and canonical URL, and copies."""
+    rows = db.execute(
+        "SELECT url, first_seen_at FROM articles UNION ALL "
+        "SELECT canonical_url, first_seen_at FROM articles WHERE canonical_url IS NOT NULL AND canonical_url != url "
+        "UNION ALL SELECT url, fetched_at FROM copies"
+    ).fetchall()
+    return [(row[0], row[1]) for row in rows if row[0]]
+
+
 def recent_pages(db: sqlite_utils.Database, source: str, since: str) -> list[tuple[str, str | None]]:
     """(url, title) of the source's articles first stored at or after since."""
     rows = db.execute(

@@ -23,6 +23,14 @@ def learned_site_names(db: sqlite_utils.Database, host: str) -> set[str]:
     return {row[0] for row in rows}
 
 
+def all_learned_site_names(db: sqlite_utils.Database) -> dict[str, set[str]]:
+    """Every site's learned names (what a cluster's workers are told)."""
+    found: dict[str, set[str]] = {}
+    for host, name in db.conn.execute("SELECT host, name FROM site_names WHERE learned_at IS NOT NULL"):
+        found.setdefault(host, set()).add(name)
+    return found
+
+
 def note_site_name(db: sqlite_utils.Database, host: str, name: str, suffix: str, article_id: int, moment: str) -> bool:
     """Count one more stored page of host whose headline ends with name (article_id, just stored). True
     when name is the site's name: learned just now (suffix, the separator and name as written, comes off

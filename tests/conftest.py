@@ -13,7 +13,7 @@ import pytest
 
 from demo.network import Network, load_network
 from demo.server import MirrorServer
-from tests.helpers import demo_sources_for, run_chipwatch
+from tests.helpers import RedisServer, demo_sources_for, run_chipwatch
 
 
 @pytest.fixture(scope="session")
@@ -63,3 +63,13 @@ def demo_crawl(network, tmp_path_factory) -> tuple[Path, str]:
 @pytest.fixture(scope="session")
 def demo_db(demo_crawl) -> Path:
     return demo_crawl[0]
+
+
+@pytest.fixture
+def redis_server(tmp_path) -> Iterator[RedisServer]:
+    """A real redis-server of the test's own (tests/helpers.py RedisServer)."""
+    directory = tmp_path / "redis"
+    directory.mkdir()
+    server = RedisServer(directory).start()
+    yield server
+    server.stop()

@@ -31,7 +31,7 @@ REAL = SHARED / "fixtures" / "real"
 CHIPWATCH = [sys.executable, "-m", "chipwatch.cli"]
 # Commands that must run in a process of their own: Scrapy's reactor cannot restart inside one process,
 # the daemon and the servers run until stopped, serve replaces its process with Datasette's.
-OWN_PROCESS = {"crawl", "demo", "daemon", "run-due", "mirror", "serve", "bench"}
+OWN_PROCESS = {"crawl", "demo", "daemon", "run-due", "mirror", "serve", "bench", "worker"}
 QUICK = {
     "CHIPWATCH_CRAWL_DOWNLOAD_TIMEOUT": "3",
     "CHIPWATCH_CRAWL_RETRIES": "1",
@@ -304,3 +304,56 @@ def serving(db: Path, *args: str, env: dict[str, str] | None = None) -> Iterator
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+class RedisServer:
+    """Debian's redis-server on a free loopback port, in a directory of its own, with AOF on (so that a
+    restart keeps what it held). Without redis-server the test is skipped, unless CHIPWATCH_REQUIRE_REDIS
+    is set (as .ci/run does after installing it): then it fails, saying so."""
+
+    def __init__(self, directory: Path) -> None:
+        import shutil
+
+        self.binary = shutil.which("redis-server")
+        if self.binary is None:
+            message = "redis-server is not installed (apt-get install redis-server)"
+            if os.environ.get("CHIPWATCH_REQUIRE_REDIS"):
+                pytest.fail(message)
+            pytest.skip(message)
+        self.directory = directory
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> RedisServer:
+        assert self.binary is not None
+        self.process = subprocess.Popen(
+            [
+                self.binary,
+                "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory),
+                "--save", "", "--appendonly", "yes", "--appendfsync", "always",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as probe:
+                    probe.sendall(b"PING\r\n")
+                    if probe.recv(16).startswith(b"+PONG"):
+                        return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()  # SIGTERM: Redis flushes its AOF and exits
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def client(self) -> Any:
+        import redis
+
+        return redis.Redis.from_url(self.url)

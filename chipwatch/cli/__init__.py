@@ -40,6 +40,7 @@ COMMANDS: dict[str, str] = {
     "reclassify": "chipwatch.cli.classifier:reclassify",
     "digest": "chipwatch.cli.digest:digest",
     "daemon": "chipwatch.cli.ops:daemon",
+    "worker": "chipwatch.cli.workers:worker",
     "run-due": "chipwatch.cli.ops:run_due",
     "status": "chipwatch.cli.ops:status",
     "sources": "chipwatch.cli.ops:sources",

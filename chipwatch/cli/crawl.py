@@ -25,6 +25,9 @@ from chipwatch.errors import ChipwatchError
 def crawl(options: Options, sources: tuple[str, ...], sources_file: Path | None, verbose: bool) -> None:
     """Crawl now: every enabled source, or the named ones, and print a summary per source.
 
+    With a cluster configured ([cluster] redis), the crawls are queued for its workers (`chipwatch worker`)
+    and this process stores what they send, until every crawl has ended; the summary adds pages per worker.
+
     \b
     Example:
       chipwatch crawl                       # all enabled sources in sources.toml
@@ -47,6 +50,12 @@ def crawl(options: Options, sources: tuple[str, ...], sources_file: Path | None,
         )
         for line in r.first_errors[:3]:
             click.echo(f"    {line}")
+    workers: dict[str, int] = {}
+    for r in results:
+        for name, pages in r.pages_by_worker.items():
+            workers[name] = workers.get(name, 0) + pages
+    if workers:
+        click.echo("pages per worker: " + ", ".join(f"{name} {pages}" for name, pages in sorted(workers.items())))
     if not results:
         click.echo("no enabled sources to crawl")
     if results and all(r.status != "ok" for r in results):

@@ -61,17 +61,26 @@ def run_due(options: Options) -> None:
 def status(options: Options, db: Database, fmt: str) -> None:
     """Per source the database knows: last run, its result, failures in the last 24 hours and, while a
     daemon runs on the database, the next run; whether a daemon runs (PID, since when); the digest's last
-    send; the database's size. Reads the database only: works from any directory, and read-only.
+    send; the database's size. Reads the database only: works from any directory, and read-only. With a
+    cluster configured, also its workers (last heartbeat, pages fetched, errors) and its queue lengths.
 
     \b
     Example:
       chipwatch --db /srv/chipwatch/data/chipwatch.db status
+      CHIPWATCH_CLUSTER_REDIS=redis://10.0.0.5:6379/0 chipwatch status --format json
     """
     from chipwatch.crawl.locks import daemon_holder
     from chipwatch.reports.status import format_status, status_report
 
     db_path = Path(options.storage.db)
     report = status_report(db, db_path, options.daemon.timezone, daemon_holder(db_path))
+    report["cluster"], report["workers"] = None, []
+    if options.cluster.enabled:
+        from chipwatch.cluster.status import cluster_status
+
+        found = cluster_status(options)
+        report["workers"] = found.pop("workers")
+        report["cluster"] = found
     click.echo(json.dumps(report, indent=2) if fmt == "json" else format_status(report), nl=fmt == "json")
 
 

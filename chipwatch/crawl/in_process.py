@@ -1,11 +1,15 @@
-"""`chipwatch crawl`: run the configured sources' spiders now, in this process, and report each run."""
+"""`chipwatch crawl`: run the configured sources' spiders now, in this process, and report each run.
+
+With a cluster configured ([cluster] redis) the spiders run on its workers instead, and this process is the
+database's one writer for the crawl (chipwatch/cluster/writer.py); everything else here is the same.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TextIO
 
 from scrapy.crawler import Crawler, CrawlerProcess
@@ -46,6 +50,7 @@ class RunResult:
     items_dropped: int = 0
     errors: int = 0
     first_errors: tuple[str, ...] = ()
+    pages_by_worker: dict[str, int] = field(default_factory=dict)  # a cluster's crawl: who fetched what
 
 
 def interrupted(results: list[RunResult]) -> str | None:
@@ -84,33 +89,49 @@ def crawl(
             # We hold these sources' locks: a run still marked running was cut short (a killed crawl).
             for source, _ in locks:
                 settle_orphans(db, utc_now_iso(), source.name)
-        # Without -v, Scrapy's own log stays quiet: every failure is recorded on its run and summarised.
-        settings = scrapy_settings(options, log_level="INFO" if verbose else "CRITICAL")
-        settings["CHIPWATCH_SOURCES_SYNCED"] = True  # done above, once for the whole crawl
-        process = CrawlerProcess(settings)
-        if not verbose:
-            # A site whose robots.txt cannot be fetched is crawled as if it had none; Scrapy would print a
-            # traceback for it. The page's own failure, if any, is recorded on the run.
-            logging.getLogger("scrapy.downloadermiddlewares.robotstxt").setLevel(logging.CRITICAL)
-        progress = Progress(stream)
-        crawlers = []
-        for source, _ in locks:
-            crawler = process.create_crawler(SPIDERS[source.kind])
-            progress.attach(crawler)
-            process.crawl(crawler, source=source)
-            crawlers.append((source, crawler))
-        process.start()
-        with opened(options.storage.db) as db:
-            # A second Ctrl-C stops Scrapy before its spiders close: their runs end here, as cancelled.
-            settle_runs(db, os.getpid(), "cancelled", utc_now_iso(), only_unfinished=True)
+        if options.cluster.enabled:
+            from chipwatch.cluster.writer import write_crawls
+
+            run_ids, workers = write_crawls(options, [source for source, _ in locks], stream=stream)
+        else:
+            run_ids, workers = _crawl_here(options, [source for source, _ in locks], stream, verbose), {}
     finally:
         for _, lock in locks:
             lock.release()
     with opened(options.storage.db, readonly=True) as db:
-        results = [_result(db, source, crawler) for source, crawler in crawlers] + refused
+        results = [_result(db, source, run_ids.get(source.name), workers) for source, _ in locks] + refused
     if not interrupted(results):
         _watch_pass(options, stream)
     return results
+
+
+def _crawl_here(options: Options, sources: list[Source], stream: TextIO, verbose: bool) -> dict[str, int]:
+    """Every source's spider in this process; the run id of each source that started."""
+    # Without -v, Scrapy's own log stays quiet: every failure is recorded on its run and summarised.
+    settings = scrapy_settings(options, log_level="INFO" if verbose else "CRITICAL")
+    settings["CHIPWATCH_SOURCES_SYNCED"] = True  # done by crawl(), once for the whole crawl
+    process = CrawlerProcess(settings)
+    if not verbose:
+        # A site whose robots.txt cannot be fetched is crawled as if it had none; Scrapy would print a
+        # traceback for it. The page's own failure, if any, is recorded on the run.
+        logging.getLogger("scrapy.downloadermiddlewares.robotstxt").setLevel(logging.CRITICAL)
+    progress = Progress(stream)
+    crawlers: list[tuple[Source, Crawler]] = []
+    for source in sources:
+        crawler = process.create_crawler(SPIDERS[source.kind])
+        progress.attach(crawler)
+        process.crawl(crawler, source=source)
+        crawlers.append((source, crawler))
+    process.start()
+    with opened(options.storage.db) as db:
+        # A second Ctrl-C stops Scrapy before its spiders close: their runs end here, as cancelled.
+        settle_runs(db, os.getpid(), "cancelled", utc_now_iso(), only_unfinished=True)
+    run_ids = {}
+    for source, crawler in crawlers:
+        run_id = crawler.stats.get_value("chipwatch/run_id") if crawler.stats else None
+        if run_id:
+            run_ids[source.name] = int(run_id)
+    return run_ids
 
 
 def _watch_pass(options: Options, stream: TextIO) -> None:
@@ -131,8 +152,7 @@ def _watch_pass(options: Options, stream: TextIO) -> None:
         stream.write(line + "\n")
 
 
-def _result(db: Database, source: Source, crawler: Crawler) -> RunResult:
-    run_id = crawler.stats.get_value("chipwatch/run_id") if crawler.stats else None
+def _result(db: Database, source: Source, run_id: int | None, workers: dict[int, dict[str, int]]) -> RunResult:
     run = get_run(db, run_id) if run_id else None
     if run is None or run_id is None:
         return RunResult(source.name, None, "failed", first_errors=("the spider did not start",))
@@ -148,4 +168,5 @@ def _result(db: Database, source: Source, crawler: Crawler) -> RunResult:
         items_dropped=run["items_dropped"],
         errors=run["errors"],
         first_errors=errors,
+        pages_by_worker=workers.get(run_id, {}),
     )

@@ -8,26 +8,18 @@ spider runs, and writes what the spider asks to keep (the server's validators) a
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from sqlite_utils import Database
 
+from chipwatch.crawl.runbook import RunBook, RunEnd
 from pipeline.crawl_storage import CrawlStorage
 from pipeline.dates import utc_now_iso
 from pipeline.signals import entries_listed, fetch_failed
 from pipeline.stages import DuplicateItem
-from storage.crawl_runs import finish_run, record_error, start_run
-from storage.crawl_state import (
-    clear_failed_entries,
-    failed_entry_urls,
-    mark_sitemaps_read,
-    record_blocked,
-    record_failed_entry,
-    save_pagination,
-)
-from storage.sources import record_outcome, save_validators, sync_sources
+from storage.crawl_runs import start_run
+from storage.sources import sync_sources
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -35,13 +27,11 @@ if TYPE_CHECKING:
     from scrapy.http import Request, Response
 
 
-CLOSE_REASONS = {"finished": "ok", "shutdown": "cancelled", "closespider_timeout": "timed_out"}
 # The counts a run keeps, as Scrapy stats keys (chipwatch/<name>) and as crawl_runs columns (<name>).
 COUNTS = ("pages_fetched", "items_new", "items_updated", "items_unchanged", "items_dropped", "errors")
 # Entries the source's documents listed; absent (NULL) when no document was read (a 304 Not Modified), which
 # is not the same as a document that listed nothing.
 ENTRIES = "entries_found"
-ROBOTS_RECHECK = timedelta(days=7)  # how long a page robots.txt disallows is left alone
 STORE_STATUS_COUNT = {"new": "items_new", "copy": "items_new", "updated": "items_updated"}
 
 
@@ -57,15 +47,36 @@ def count(stats: Any, name: str) -> int:
     return int(stats.get_value(f"chipwatch/{name}", 0)) if stats is not None else 0
 
 
+def stored_urls(item: Any, response: Response | None) -> set[str]:
+    """The URLs a stored item answers for: where it was fetched, its own, and the one its entry named."""
+    if response is None:
+        return {getattr(item, "url", None) or ""}
+    named = (response.request.meta.get("redirect_urls") if response.request is not None else None) or []
+    return {response.url, getattr(item, "url", None) or "", *named[:1]}
+
+
+def run_end(spider: Spider, reason: str, fatal_error: str | None) -> RunEnd:
+    """How the spider's run ended, with what it asks to keep (validators after a clean run, pagination)."""
+    keep = getattr(spider, "validators_to_keep", None)
+    keep_state = getattr(spider, "crawl_state_to_keep", None)
+    return RunEnd(
+        reason=reason,
+        source_failed=bool(getattr(spider, "source_failed", False)),
+        fatal_error=fatal_error,
+        validators=keep(reason) if keep is not None else None,
+        state=keep_state(reason) if keep_state is not None else None,
+    )
+
+
 class CrawlRunRecorder:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.stats = crawler.stats
         self.db: Database | None = None
+        self.book: RunBook | None = None
         self.run_id: int | None = None
         self.source = ""
         self.fatal_error: str | None = None
-        self.failed_urls: set[str] = set()  # the source's entries in failed_entries: what a stored page clears
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlRunRecorder:
@@ -89,7 +100,14 @@ class CrawlRunRecorder:
         if source is not None and not self.crawler.settings.getbool("CHIPWATCH_SOURCES_SYNCED"):
             sync_sources(self.db, [source.row()], utc_now_iso())  # `scrapy crawl`, which syncs nothing itself
         self.run_id = start_run(self.db, self.source, utc_now_iso())
-        self.failed_urls = failed_entry_urls(self.db, self.source)
+        settings = self.crawler.settings
+        self.book = RunBook(
+            self.db,
+            self.source,
+            self.run_id,
+            settings.getfloat("CHIPWATCH_ENTRY_RETRY_AFTER", 3600.0),
+            settings.getint("CHIPWATCH_ENTRY_ATTEMPTS", 5),
+        )
         self.stats.set_value("chipwatch/run_id", self.run_id)
         for name in COUNTS:
             self.stats.set_value(f"chipwatch/{name}", 0)
@@ -108,14 +126,8 @@ class CrawlRunRecorder:
 
     def item_scraped(self, item: Any, response: Response, spider: Spider) -> None:
         self._add(STORE_STATUS_COUNT.get(getattr(item, "store_status", None) or "", "items_unchanged"))
-        if self.db is not None and response is not None and self.failed_urls:
-            # A page that failed before is stored now: no longer waiting for another try. Only such pages
-            # cost a write here; the rest of the crawl's items pass by the set.
-            named = (response.request.meta.get("redirect_urls") if response.request is not None else None) or []
-            cleared = {response.url, getattr(item, "url", None) or "", *named[:1]} & self.failed_urls
-            if cleared:
-                clear_failed_entries(self.db, self.source, cleared)
-                self.failed_urls -= cleared
+        if self.book is not None and self.book.failed_urls:
+            self.book.page_stored(stored_urls(item, response))
 
     def entries_listed(self, source: str, count: int) -> None:
         self.stats.inc_value(f"chipwatch/{ENTRIES}", count)
@@ -145,42 +157,20 @@ class CrawlRunRecorder:
         if fatal and self.fatal_error is None:
             self.fatal_error = f"{kind}: {message}"
         self._error(url, kind, message)
-        if retry and url and self.db is not None:
-            settings = self.crawler.settings
-            backoff = timedelta(seconds=settings.getfloat("CHIPWATCH_ENTRY_RETRY_AFTER", 3600.0))
-            attempts = settings.getint("CHIPWATCH_ENTRY_ATTEMPTS", 5)
-            record_failed_entry(self.db, self.source, url, title, kind, message, datetime.now(UTC), backoff, attempts)
-            self.failed_urls.add(url)
+        if retry and url and self.book is not None:
+            self.book.failed_entry(url, title, kind, message)
 
     def _error(self, url: str | None, kind: str, message: str) -> None:
         self._add("errors")
-        if self.db is not None and self.run_id is not None:
-            record_error(self.db, self.run_id, self.source, url, kind, message, utc_now_iso())
+        if self.book is not None:
+            self.book.error(url, kind, message)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
-        if self.db is None or self.run_id is None:
+        if self.book is None:
             return
         try:
-            status = CLOSE_REASONS.get(reason, "failed")
-            if status == "ok" and getattr(spider, "source_failed", False):
-                status = "failed"
-            finish_run(self.db, self.run_id, status, utc_now_iso(), self._counts())
-            if status != "cancelled":  # stopped by someone, which says nothing of the source's health
-                error = self.fatal_error or (f"the crawl ended: {reason}" if status != "ok" else None)
-                record_outcome(self.db, self.source, status == "ok", utc_now_iso(), error)
-            keep = getattr(spider, "validators_to_keep", None)
-            validators = keep(reason) if keep is not None else None
-            if validators is not None:
-                save_validators(self.db, self.source, *validators)
-            keep_state = getattr(spider, "crawl_state_to_keep", None)
-            if keep_state is not None:
-                state = keep_state(reason)
-                if state.pagination is not None:
-                    save_pagination(self.db, self.source, state.pagination, utc_now_iso())
-                if state.sitemaps_read:
-                    mark_sitemaps_read(self.db, self.source, state.sitemaps_read, utc_now_iso())
-                if state.blocked:
-                    record_blocked(self.db, self.source, state.blocked, datetime.now(UTC), ROBOTS_RECHECK)
+            self.book.finish(run_end(spider, reason, self.fatal_error), self._counts())
         finally:
             self.db = None
+            self.book = None
             CrawlStorage.release()

@@ -6,18 +6,23 @@ from typing import Any
 
 from chipwatch.config import Options
 
-ITEM_PIPELINES = {
+# The page half (what a page says: any machine can do it) ...
+PAGE_STAGES = {
     "pipeline.stages.ExtractStage": 100,
     "pipeline.stages.NormaliseStage": 200,
     "pipeline.stages.SiteNameStage": 250,
-    "pipeline.stages.DedupeStage": 300,
-    "pipeline.stages.ClassifyStage": 400,
-    "pipeline.stages.EntitiesStage": 450,
+    "pipeline.stages.ClassifyStage": 300,
+    "pipeline.stages.EntitiesStage": 350,
+}
+# ... and the storage half (what it is beside what is stored: only the database's one writer can do it).
+STORAGE_STAGES = {
+    "pipeline.stages.DedupeStage": 450,
     "pipeline.stages.StoreStage": 500,
     "pipeline.stages.LearnSiteNameStage": 550,
     "pipeline.stages.TitleOnlyStage": 560,
     "pipeline.stages.StoryStage": 600,
 }
+ITEM_PIPELINES = {**PAGE_STAGES, **STORAGE_STAGES}
 
 
 def scrapy_settings(options: Options, *, log_level: str = "WARNING") -> dict[str, Any]:

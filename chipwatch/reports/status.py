@@ -91,4 +91,34 @@ def format_status(report: dict[str, Any]) -> str:
         lines.append("watch deliveries failing (kept, retried on later runs):")
         lines.extend(format_delivery_problems(report["deliveries_failing"]))
     lines.append(f"database: {report['db_path']} ({report['db_bytes'] / 1_000_000:.1f} MB)")
+    lines.extend(format_cluster(report.get("cluster"), report.get("workers") or []))
     return "\n".join(lines) + "\n"
+
+
+def format_cluster(cluster: dict[str, Any] | None, workers: list[dict[str, Any]]) -> list[str]:
+    """The cluster's lines of `status`: its Redis, queue lengths, and one line per worker or writer."""
+    if cluster is None:
+        return []
+    lines = ["", f"cluster: {cluster['redis']}"]
+    if cluster.get("error"):
+        return [*lines, f"  ! {cluster['error']}"]
+    queues = cluster.get("queues", {})
+    lines.append(
+        f"  crawls waiting {queues.get('crawls_waiting', 0)}, running {queues.get('crawls_taken', 0)}; "
+        f"page requests queued {queues.get('page_requests', 0)}, in flight {queues.get('page_requests_taken', 0)}; "
+        f"results to write {queues.get('results_stream', 0)} ({queues.get('results_unacknowledged', 0)} being written)"
+    )
+    if not workers:
+        lines.append("  no workers seen: start `chipwatch worker` on any machine that reaches this Redis")
+    for member in workers:
+        seen = member.get("seconds_since_heartbeat")
+        state = member.get("state", "?") if member.get("alive") else f"gone ({member.get('state', '?')})"
+        heard = f"{seen:.0f}s ago" if isinstance(seen, int | float) else "never"
+        if member.get("role") == "writer":
+            detail = f"{member.get('entries_applied', 0)} results written"
+        else:
+            detail = f"pages {member.get('pages_fetched', 0)}, errors {member.get('errors', 0)}"
+        lines.append(
+            f"  {member.get('role', '?'):<7} {member.get('name', '?'):<36} {state:<14} heartbeat {heard:<9} {detail}"
+        )
+    return lines
