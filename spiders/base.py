@@ -348,6 +348,7 @@ class SourceSpider(scrapy.Spider):
             fatal=fatal,
             retry=retry,
             title=title,
+            warning=warning,
         )
 
     def report_malformed(self, url: str, kind: str, problem: str | None, found: int, *, is_source: bool) -> None:
@@ -367,6 +368,8 @@ class SourceSpider(scrapy.Spider):
             self.crawler.signals.send_catch_log(request_handled, request=request)
 
     def _request_failed(self, failure: Failure, request: scrapy.Request) -> None:
+        if request.meta.get("chipwatch_handed_back"):
+            return  # not fetched because a cluster's worker is stopping: another worker fetches it
         if failure.check(IgnoreRequest) and "robots.txt" in failure.getErrorMessage():
             # The site asked not to be crawled there: policy, not a failure of the source. Remembered, so
             # that the page is not asked for on every run (and a page of such links can count as read).

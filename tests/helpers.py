@@ -126,11 +126,11 @@ def start_chipwatch(
     )
 
 
-def start_daemon(config: Path) -> subprocess.Popen[bytes]:
+def start_daemon(config: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [*CHIPWATCH, "--config", str(config), "daemon"],
         cwd=REPO,
-        env=clean_env(),
+        env=env or clean_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )

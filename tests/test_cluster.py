@@ -59,7 +59,9 @@ def assert_manifest(db: Path, mirror, network) -> None:
     """Every article of the manifest stored exactly once, every copy recorded as a copy."""
     urls, copies = articles_of(db)
     assert len(urls) == len(set(urls)), Counter(urls).most_common(3)
-    wanted = {canonical_url(mirror.base_url + a.path) for a in network.articles if not a.members_only and not a.duplicate_of}
+    wanted = {
+        canonical_url(mirror.base_url + a.path) for a in network.articles if not a.members_only and not a.duplicate_of
+    }
     assert set(urls) == wanted, (sorted(wanted - set(urls))[:5], sorted(set(urls) - wanted)[:5])
     assert copies == {canonical_url(mirror.base_url + a.path) for a in network.articles if a.duplicate_of}
 
@@ -155,7 +157,9 @@ def test_cluster_config_keeps_the_password_out_of_files(tmp_path):
     config.write_text('[cluster]\npassword = "secret"\n')
     with pytest.raises(ConfigError, match="only from"):
         load_options(config, env={})
-    options = load_options(None, env={"CHIPWATCH_CLUSTER_REDIS": "redis://10.0.0.5:6379/2", "CHIPWATCH_REDIS_PASSWORD": "s3"})
+    options = load_options(
+        None, env={"CHIPWATCH_CLUSTER_REDIS": "redis://10.0.0.5:6379/2", "CHIPWATCH_REDIS_PASSWORD": "s3"}
+    )
     assert options.cluster.enabled and options.cluster.password == "s3"
     assert "s3" not in repr(options)
     assert not load_options(None, env={}).cluster.enabled
@@ -182,3 +186,37 @@ def test_a_sites_limit_and_pause_hold_across_processes(redis_server):
     assert second.eval(_TAKE_PLACE, 2, slots, pause, 1, "live", 60_000) == 1
     first.set(pause, "retry-after", px=5_000)
     assert -5_000 <= second.eval(_TAKE_PLACE, 2, slots, pause, 9, "x", 60_000) < 0
+
+
+def test_two_daemons_on_one_cluster_one_schedules_the_other_refuses(redis_server, fresh_mirror, tmp_path):
+    """Two "machines" (two directories, two databases) pointed at one cluster: the first daemon takes the
+    cluster's scheduling lease; the second refuses, naming it; once the first stops, the lease is free."""
+    from tests.helpers import start_daemon, stop
+    from tests.test_daemon import write_setup
+
+    machines = []
+    for name in ("one", "two"):
+        home = tmp_path / name
+        home.mkdir()
+        machines.append(write_setup(home, fresh_mirror.base_url, [("tech-daily", "/tech-daily/feed.xml", "0 0 1 1 *")]))
+    env = cluster_env(redis_server)
+    client = redis_server.client()
+    first = start_daemon(machines[0], env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while client.get("chipwatch:daemon") is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        holder = json.loads(client.get("chipwatch:daemon"))
+        assert holder["pid"] == first.pid
+        second = run_chipwatch("--config", str(machines[1]), "daemon", env=env, timeout=60)
+        assert second.returncode == 1
+        err = second.stderr.decode()
+        assert "another chipwatch daemon schedules this cluster" in err and f"PID {first.pid}" in err, err
+        assert "Traceback" not in err
+        # The refused daemon left the first one's lease alone, and its own database's lock free.
+        assert json.loads(client.get("chipwatch:daemon"))["pid"] == first.pid
+        assert not (tmp_path / "two" / "db.sqlite.daemon.lock").exists()
+    finally:
+        code, err = stop(first)
+    assert code == 0, err
+    assert client.get("chipwatch:daemon") is None

@@ -40,7 +40,17 @@ class Report:
 def run_all(options: Options, shared: Path, quick: bool, log: Callable[[str], None] = print) -> Report:
     report = Report(quick)
     started = time.perf_counter()
-    steps = [_end_to_end, _extraction, _classification, _grouping, _search, _watches, _digest, _daemon_memory]
+    steps = [
+        _end_to_end,
+        _cluster,
+        _extraction,
+        _classification,
+        _grouping,
+        _search,
+        _watches,
+        _digest,
+        _daemon_memory,
+    ]
     for step in steps:
         name = (step.__doc__ or step.__name__).splitlines()[0]
         log(f"… {name}")
@@ -73,6 +83,36 @@ def _end_to_end(options: Options, shared: Path, quick: bool) -> list[Figure]:
             command="chipwatch bench",
         ),
     ]
+
+
+def _cluster(options: Options, shared: Path, quick: bool) -> list[Figure]:
+    """Crawling on a cluster: 1, 2 and 3 workers and one writer, and the writer's ceiling."""
+    from chipwatch.bench.cluster import run
+
+    result = run(shared, limit=40 if quick else None)
+    one = result.rate(result.one_machine_seconds)
+    figures = []
+    for count, seconds in result.seconds_by_workers.items():
+        rate = result.rate(seconds)
+        figures.append(
+            Figure(
+                f"Cluster: pages per second with {count} worker{'s' if count > 1 else ''} and one writer",
+                f"{rate:.1f} pages/s ({result.pages} pages, {result.stored_by_workers[count]} stored, {seconds:.1f} s)",
+                f"one-machine crawl of the same pages: {one:.1f} pages/s → {rate / one:.2f}×",
+                "more workers, more pages/s, up to the machine's cores",
+                "chipwatch bench-cluster",
+            )
+        )
+    ceiling = result.writer_items / result.writer_seconds if result.writer_seconds else 0.0
+    figures.append(
+        Figure(
+            "Cluster: the writer's ceiling (every item already in the stream)",
+            f"{ceiling:.0f} items/s ({result.writer_items} items in {result.writer_seconds:.2f} s)",
+            f"the 3-worker crawl fed it {result.rate(result.seconds_by_workers.get(3, 0.0)):.1f} pages/s",
+            command="chipwatch bench-cluster",
+        )
+    )
+    return figures
 
 
 def _extraction(options: Options, shared: Path, quick: bool) -> list[Figure]:

@@ -51,6 +51,7 @@ COMMANDS: dict[str, str] = {
     "bench-search": "chipwatch.cli.bench:bench_search",
     "bench-grouping": "chipwatch.cli.bench:bench_grouping",
     "bench-watches": "chipwatch.cli.bench:bench_watches",
+    "bench-cluster": "chipwatch.cli.bench:bench_cluster",
 }
 
 

@@ -186,3 +186,35 @@ stories 0.15 s. Downloading overlapped with all of it. The crawl ran at 0.41x tr
 The reference is single-threaded trafilatura with its defaults; the pipeline's figure includes fetching
 over HTTP, metadata, dates, language, classification, entities, copy detection, stories and storing.
 """
+
+
+@click.command(name="bench-cluster")
+@click.option(
+    "--shared", type=click.Path(path_type=Path, file_okay=False), default=Path("../shared"), show_default=True
+)
+@click.option("--workers", default="1,2,3", show_default=True, help="Worker counts to measure, comma-separated.")
+@click.option("--limit", type=click.IntRange(1), help="Only the first N pages.")
+def bench_cluster(shared: Path, workers: str, limit: int | None) -> None:
+    """Crawl the end-to-end benchmark's pages (the 181 shared pages, else the demo's) with 1, 2 and 3
+    workers and one writer on a redis-server of its own, beside the one-machine crawl measured in the same
+    run; then the writer's ceiling in items per second. Needs redis-server.
+
+    \b
+    Example:
+      chipwatch bench-cluster --workers 1,2,3
+    """
+    from chipwatch.bench.cluster import run
+    from chipwatch.errors import ConfigError
+
+    try:
+        counts = tuple(int(part) for part in workers.split(",") if part.strip())
+    except ValueError:
+        raise ConfigError(f"--workers: {workers!r} is not a list of numbers such as 1,2,3") from None
+    result = run(shared, counts or (1,), limit)
+    one = result.rate(result.one_machine_seconds)
+    click.echo(f"one machine     {one:6.1f} pages/s  ({result.pages} pages, {result.one_machine_seconds:.1f} s)")
+    for count, seconds in result.seconds_by_workers.items():
+        rate = result.rate(seconds)
+        click.echo(f"{count} worker(s)     {rate:6.1f} pages/s  ({seconds:.1f} s) → {rate / one:.2f}x one machine")
+    ceiling = result.writer_items / result.writer_seconds if result.writer_seconds else 0.0
+    click.echo(f"writer ceiling  {ceiling:6.0f} items/s  ({result.writer_items} items, {result.writer_seconds:.2f} s)")

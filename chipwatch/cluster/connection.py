@@ -91,8 +91,10 @@ class Keys:
         return self._("run", run_id, "workers")
 
     def run_keys(self, run_id: int) -> list[str]:
-        requests = self.requests(run_id)
-        return [requests, requests + ":taken", requests + ":scores", self.dupefilter(run_id)]
+        keys = [self.dupefilter(run_id)]
+        for queue in (self.requests(run_id), self.requests(run_id) + ":discovery"):
+            keys += [queue, queue + ":taken", queue + ":scores"]
+        return keys
 
     # results on their way to the writer
     @property

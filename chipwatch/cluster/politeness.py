@@ -7,6 +7,7 @@ with deadlines, so that a worker that dies holding a site's place gives it back 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -14,10 +15,12 @@ import socket
 from typing import TYPE_CHECKING, Any
 
 import redis
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.utils.httpobj import urlparse_cached
 
 from chipwatch.cluster.connection import Keys
+from chipwatch.cluster.queue import OUTAGE
 from spiders.middlewares import PoliteRetryMiddleware, _pause
 
 if TYPE_CHECKING:
@@ -25,6 +28,8 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 SITE_SLOT = "chipwatch_shared_slot"
+HANDED_BACK = "chipwatch_handed_back"  # request.meta: not fetched because the worker stopped
+ROBOTS_TRIES = 3  # a robots.txt that cannot be fetched lets every page through: it is tried again first
 ROBOTS_TTL = 24 * 3600  # seconds a cluster keeps a site's robots.txt
 POLL = 0.05  # seconds between tries for a place
 
@@ -56,7 +61,8 @@ class SharedSiteConcurrencyMiddleware:
 
     _tokens = itertools.count()
 
-    def __init__(self, server: redis.Redis, keys: Keys, limit: int, hold_seconds: float) -> None:
+    def __init__(self, crawl: Any, server: redis.Redis, keys: Keys, limit: int, hold_seconds: float) -> None:
+        self.crawl = crawl
         self.server = server
         self.keys = keys
         self.limit = max(1, limit)
@@ -69,14 +75,23 @@ class SharedSiteConcurrencyMiddleware:
         settings = crawler.settings
         # A place is held at most as long as a download may take (then it is the site's again).
         hold = settings.getfloat("DOWNLOAD_TIMEOUT", 30.0) + 10.0
-        return cls(server, keys, settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"), hold)
+        crawl = crawler.chipwatch_cluster  # type: ignore[attr-defined]
+        return cls(crawl, server, keys, settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"), hold)
 
     async def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        if self.crawl.stopping and not request.meta.get("dont_obey_robotstxt"):
+            # The worker is stopping: no new download starts; the request goes back to the queue for the
+            # next worker (the spider does not count it as failed, and its lease is handed back).
+            request.meta[HANDED_BACK] = True
+            raise IgnoreRequest("the worker is stopping: handed back")
         host = urlparse_cached(request).hostname or ""
         token = f"{self.me}:{next(self._tokens)}"
         slots, pause = self.keys.site_slots(host), self.keys.site_pause(host)
         while True:
-            answer = int(self.server.eval(_TAKE_PLACE, 2, slots, pause, self.limit, token, self.hold_ms))
+            try:
+                answer = int(self.server.eval(_TAKE_PLACE, 2, slots, pause, self.limit, token, self.hold_ms))
+            except OUTAGE:  # Redis restarting: the request waits for it, it does not fail
+                answer = -500
             if answer == 1:
                 break
             await _pause(min(-answer / 1000, 5.0) if answer < 0 else POLL)
@@ -94,7 +109,8 @@ class SharedSiteConcurrencyMiddleware:
     def _release(self, request: Request) -> None:
         held = request.meta.pop(SITE_SLOT, None)
         if held is not None:
-            self.server.zrem(held[0], held[1])
+            with contextlib.suppress(*OUTAGE):  # the place frees itself at its deadline
+                self.server.zrem(held[0], held[1])
 
 
 class SharedPoliteRetryMiddleware(PoliteRetryMiddleware):
@@ -107,9 +123,10 @@ class SharedPoliteRetryMiddleware(PoliteRetryMiddleware):
         pause_ms = int(min(seconds, self.max_wait) * 1000)
         if pause_ms > 0:
             # Never shortens a longer pause another worker was asked for.
-            current = server.pttl(keys.site_pause(host))
-            if current is None or current < pause_ms:
-                server.set(keys.site_pause(host), "retry-after", px=pause_ms)
+            with contextlib.suppress(*OUTAGE):
+                current = server.pttl(keys.site_pause(host))
+                if current is None or current < pause_ms:
+                    server.set(keys.site_pause(host), "retry-after", px=pause_ms)
 
 
 class SharedRobotsMiddleware:
@@ -133,16 +150,30 @@ class SharedRobotsMiddleware:
     def process_request(self, request: Request, spider: Spider | None = None) -> Response | None:
         if not self._is_robots(request):
             return None
-        cached = self.server.get(self.keys.robots(urlparse_cached(request).netloc))
+        try:
+            cached = self.server.get(self.keys.robots(urlparse_cached(request).netloc))
+        except OUTAGE:
+            cached = None  # fetched from the site instead
         if cached is None:
             return None
         data: dict[str, Any] = json.loads(cached)
         request.meta[self.CACHED] = True
         return Response(request.url, status=data["status"], body=data["body"].encode("utf-8"), request=request)
 
+    def process_exception(self, request: Request, exception: Exception, spider: Spider | None = None) -> Request | None:
+        # Scrapy reads a robots.txt it could not fetch as "everything allowed"; a passing failure (a worker
+        # busy waiting for Redis, a reset) must not open a site's disallowed pages: it is tried again.
+        tries = request.meta.get("chipwatch_robots_tries", 0)
+        if not self._is_robots(request) or tries + 1 >= ROBOTS_TRIES:
+            return None
+        again = request.replace(dont_filter=True)
+        again.meta["chipwatch_robots_tries"] = tries + 1
+        return again
+
     def process_response(self, request: Request, response: Response, spider: Spider | None = None) -> Response:
         if self._is_robots(request) and not request.meta.get(self.CACHED) and response.status < 500:
             body = response.body.decode("utf-8", "replace")
             record = json.dumps({"status": response.status, "body": body})
-            self.server.set(self.keys.robots(urlparse_cached(request).netloc), record, ex=ROBOTS_TTL)
+            with contextlib.suppress(*OUTAGE):
+                self.server.set(self.keys.robots(urlparse_cached(request).netloc), record, ex=ROBOTS_TTL)
         return response

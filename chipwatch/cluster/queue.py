@@ -9,8 +9,10 @@ worker fetches it again. The worker renews the deadlines of the requests it is s
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
+from redis import exceptions as redis_errors
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 LEASE = "chipwatch_lease"  # request.meta: the queue entry a taken request came from
+OUTAGE = (redis_errors.ConnectionError, redis_errors.TimeoutError, redis_errors.BusyLoadingError)
+OUTAGE_WAIT = 60.0  # seconds a request being queued waits for Redis to come back before it fails
 
 # KEYS: queue, taken, scores; ARGV: visibility timeout (ms). Deadlines are Redis's clock, not the workers'.
 _TAKE = """
@@ -36,6 +40,17 @@ redis.call('ZREM', KEYS[1], top[1])
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[1]), top[1])
 redis.call('HSET', KEYS[3], top[1], top[2])
 return top[1]
+"""
+# KEYS: dupefilter, queue, parent's taken, parent's scores; ARGV: fingerprint ('' : not filtered), score,
+# data, parent member ('' : none). 1: queued; 0: seen before (the parent is settled either way).
+_PUSH = """
+if ARGV[4] ~= '' then
+  redis.call('ZREM', KEYS[3], ARGV[4])
+  redis.call('HDEL', KEYS[4], ARGV[4])
+end
+if ARGV[1] ~= '' and redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+return 1
 """
 # KEYS: taken; ARGV: visibility timeout (ms), members. Only requests still taken are renewed.
 _RENEW = """
@@ -57,6 +72,20 @@ return #ARGV
 """
 
 
+def _through_outage(action: Any) -> Any:
+    """action(), tried again while Redis restarts (up to OUTAGE_WAIT): a request being queued is never
+    dropped because Redis was away for a moment. It blocks the worker's loop meanwhile, as nothing else
+    could go on without Redis anyway."""
+    deadline = time.monotonic() + OUTAGE_WAIT
+    while True:
+        try:
+            return action()
+        except OUTAGE:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 def taken_key(queue_key: str) -> str:
     return queue_key + ":taken"
 
@@ -65,8 +94,19 @@ def scores_key(queue_key: str) -> str:
     return queue_key + ":scores"
 
 
-def settle(server: redis.Redis, queue_key: str, member: str | bytes, pipe: Any = None) -> None:
+def lease_of(queue_key: str, member: str) -> str:
+    """A lease names its queue and its entry (JSON, which never holds a raw newline)."""
+    return f"{queue_key}\n{member}"
+
+
+def _parts(lease: str) -> tuple[str, str]:
+    queue_key, member = lease.split("\n", 1)
+    return queue_key, member
+
+
+def settle(server: redis.Redis, lease: str, pipe: Any = None) -> None:
     """A taken request is done with (in `pipe`, when given, so that it goes with what it produced)."""
+    queue_key, member = _parts(lease)
     target = pipe if pipe is not None else server.pipeline()
     target.zrem(taken_key(queue_key), member)
     target.hdel(scores_key(queue_key), member)
@@ -74,13 +114,21 @@ def settle(server: redis.Redis, queue_key: str, member: str | bytes, pipe: Any =
         target.execute()
 
 
-def renew(server: redis.Redis, queue_key: str, members: list[Any], visibility_ms: int) -> None:
-    if members:
+def _by_queue(leases: list[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for lease in leases:
+        queue_key, member = _parts(lease)
+        found.setdefault(queue_key, []).append(member)
+    return found
+
+
+def renew(server: redis.Redis, leases: list[str], visibility_ms: int) -> None:
+    for queue_key, members in _by_queue(leases).items():
         server.eval(_RENEW, 1, taken_key(queue_key), visibility_ms, *members)
 
 
-def hand_back(server: redis.Redis, queue_key: str, members: list[Any]) -> None:
-    if members:
+def hand_back(server: redis.Redis, leases: list[str]) -> None:
+    for queue_key, members in _by_queue(leases).items():
         server.eval(_HAND_BACK, 3, queue_key, taken_key(queue_key), scores_key(queue_key), *members)
 
 
@@ -95,48 +143,92 @@ class LeasedQueue(PriorityQueue):
         if not member:
             return None
         request: Request = self._decode_request(member)
-        request.meta[LEASE] = member.decode("utf-8") if isinstance(member, bytes) else member
+        text = member.decode("utf-8") if isinstance(member, bytes) else member
+        request.meta[LEASE] = lease_of(self.key, text)
         self.held.add(request.meta[LEASE])
         return request
 
-    def push(self, request: Request) -> None:
-        # A retry or a redirect carries its parent's lease: it takes the parent's place in one step, so that
-        # neither is lost nor fetched twice.
+    def push(self, request: Request, fingerprint: str = "", dupefilter: str = "") -> bool:
+        """Queue the request unless the duplicate filter has seen it (both in one step: a Redis that goes
+        away in between never leaves a request marked seen but not queued); False when it had. A retry or a
+        redirect carries its parent's lease: the parent is settled in the same step, so that neither is
+        lost nor fetched twice."""
         lease = request.meta.pop(LEASE, None)
+        parent_queue, parent = _parts(lease) if lease is not None else (self.key, "")
         data = self._encode_request(request)
-        pipe = self.server.pipeline()
-        pipe.execute_command("ZADD", self.key, -request.priority, data)
+        keys = [dupefilter or self.key + ":none", self.key, taken_key(parent_queue), scores_key(parent_queue)]
+        queued = self.server.eval(_PUSH, 4, *keys, fingerprint, -request.priority, data, parent)
         if lease is not None:
-            settle(self.server, self.key, lease, pipe)
             self.held.discard(lease)
-        pipe.execute()
+        return bool(queued)
 
     def taken(self) -> int:
         return int(self.server.zcard(taken_key(self.key)))
 
 
 class ClusterScheduler(Scheduler):
-    """scrapy-redis's Scheduler over a LeasedQueue; a crawl is not over while another worker's requests for
-    it are still taken (they may come back)."""
+    """scrapy-redis's Scheduler over two LeasedQueues per crawl: its discovery documents (feeds, sitemaps,
+    listing pages), read by the worker that owns the crawl, and its article pages, which any worker with
+    room may help fetch. A crawl is not over while another worker's requests for it are still taken (they
+    may come back)."""
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ClusterScheduler:
         scheduler: ClusterScheduler = super().from_crawler(crawler)
         scheduler.crawler = crawler
+        scheduler.helping = crawler.settings.get("CHIPWATCH_CLUSTER_ROLE") == "helper"
         return scheduler
 
     def open(self, spider: Any) -> None:
-        super().open(spider)
-        self.queue.visibility_ms = int(self.crawler.settings.getfloat("CHIPWATCH_VISIBILITY_TIMEOUT", 60.0) * 1000)
-        self.queue.held = set()
-        self.crawler.chipwatch_queue = self.queue  # the worker renews and settles what it holds
+        super().open(spider)  # self.queue: the article pages
+        visibility = int(self.crawler.settings.getfloat("CHIPWATCH_VISIBILITY_TIMEOUT", 60.0) * 1000)
+        self.discovery = LeasedQueue(
+            server=self.server, spider=spider, key=self.queue.key + ":discovery", serializer=self.serializer
+        )
+        held: set[str] = set()  # one set for both: the worker renews what its crawl holds
+        for queue in (self.queue, self.discovery):
+            queue.visibility_ms = visibility
+            queue.held = held
+        self.crawler.chipwatch_held = held
+
+    def enqueue_request(self, request: Request) -> bool:
+        return bool(_through_outage(lambda: self._enqueue(request)))
+
+    def next_request(self) -> Request | None:
+        try:
+            return self._next()
+        except OUTAGE:  # Redis restarting: the engine asks again on its next beat
+            return None
 
     def has_pending_requests(self) -> bool:
-        return len(self.queue) > 0 or self.queue.taken() > len(self.queue.held)
+        try:
+            return self._pending()
+        except OUTAGE:  # not over while Redis cannot say: it may still hold the crawl's requests
+            return True
+
+    def _enqueue(self, request: Request) -> bool:
+        is_page = getattr(request.callback, "__name__", None) == "parse_article"
+        if not is_page and self.helping:
+            return False  # a helper fetches pages only; the owner reads the source's documents
+        fingerprint = "" if request.dont_filter else self.df.request_fingerprint(request)
+        queued = (self.queue if is_page else self.discovery).push(request, fingerprint, self.df.key)
+        if not queued:  # a redirect to a page already asked for: its parent is done with
+            self.df.log(request, self.spider)
+        return queued
+
+    def _next(self) -> Request | None:
+        request = None if self.helping else self.discovery.pop()
+        return request or self.queue.pop()
+
+    def _pending(self) -> bool:
+        if self.helping:
+            return len(self.queue) > 0
+        waiting = len(self.queue) + len(self.discovery)
+        return waiting > 0 or self.queue.taken() + self.discovery.taken() > len(self.queue.held)
 
     def close(self, reason: str) -> None:
-        # The queue and the duplicate filter outlive this process (SCHEDULER_PERSIST): a crawl stopped here is
-        # taken up by the next worker where it stopped. What this process still held goes back at once.
-        hand_back(self.server, self.queue.key, list(self.queue.held))
+        # The queues and the duplicate filter outlive this process (SCHEDULER_PERSIST): a crawl stopped here
+        # is taken up by the next worker where it stopped. What this process still held goes back at once.
+        hand_back(self.server, list(self.queue.held))
         self.queue.held.clear()
         super().close(reason)

@@ -18,7 +18,7 @@ from scrapy.exceptions import NotConfigured
 
 from chipwatch.cluster import stream
 from chipwatch.cluster.connection import Keys
-from chipwatch.cluster.queue import LEASE, LeasedQueue, settle
+from chipwatch.cluster.queue import LEASE, _through_outage, settle
 from chipwatch.cluster.stored import SharedIndex
 from chipwatch.crawl.recorder import run_end
 from chipwatch.crawl.runbook import RunEnd
@@ -41,15 +41,14 @@ class WorkerCrawl:
     run_id: int
     worker: str
     index: SharedIndex
+    helper: bool = False  # helping fetch another worker's crawl: its pages only, and no end to send
+    stopping: bool = False  # the worker is stopping: no new download starts
     items: Counter[str] = field(default_factory=Counter)  # lease -> its items not yet on their way
     handled: set[str] = field(default_factory=set)  # leases whose callback or errback has run
     fatal_error: str | None = None
     end: RunEnd | None = None
     pages: int = 0
     errors: int = 0
-
-    def queue(self, crawler: Crawler) -> LeasedQueue | None:
-        return getattr(crawler, "chipwatch_queue", None)
 
     def item_made(self, lease: str | None) -> None:
         if lease:
@@ -73,16 +72,21 @@ class WorkerCrawl:
         # Settling twice (an errback reached through both paths) only removes what is already gone.
         self.items.pop(lease, None)
         self.handled.discard(lease)
-        queue = self.queue(crawler)
-        if queue is not None:
-            settle(self.server, queue.key, lease, pipe)
-            queue.held.discard(lease)
+        settle(self.server, lease, pipe)
+        held = getattr(crawler, "chipwatch_held", None)
+        if held is not None:
+            held.discard(lease)
 
     def send(self, crawler: Crawler, kind: str, data: Any, lease: str | None = None) -> None:
-        pipe = self.server.pipeline()
-        stream.add(pipe, self.keys, kind, self.run_id, self.worker, data)
-        self.item_sent(crawler, lease, pipe)
-        pipe.execute()
+        def attempt() -> None:
+            pipe = self.server.pipeline()
+            stream.add(pipe, self.keys, kind, self.run_id, self.worker, data)
+            if lease and self.items[lease] <= 1 and lease in self.handled:
+                settle(self.server, lease, pipe)
+            pipe.execute()
+
+        _through_outage(attempt)  # Redis restarting: the result waits for it rather than being lost
+        self.item_sent(crawler, lease)
 
 
 def worker_crawl(crawler: Crawler) -> WorkerCrawl:
@@ -224,7 +228,10 @@ class ClusterReporter:
         self.crawl.send(self.crawler, "error", {"url": url, "kind": kind, "message": message, **more})
 
     def request_handled(self, request: Request) -> None:
+        if request.meta.get("chipwatch_handed_back"):
+            return  # still held: the scheduler hands it back when the crawl closes
         self.crawl.callback_done(self.crawler, request.meta.get(LEASE))
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
-        self.crawl.end = run_end(spider, reason, self.crawl.fatal_error)
+        if not self.crawl.helper:
+            self.crawl.end = run_end(spider, reason, self.crawl.fatal_error)

@@ -22,7 +22,7 @@ from scrapy.utils.reactor import install_reactor
 from chipwatch.cluster import stream
 from chipwatch.cluster.connection import Keys, connect, process_name, scrapy_redis_params
 from chipwatch.cluster.jobs import Job, JobQueue
-from chipwatch.cluster.queue import renew
+from chipwatch.cluster.queue import _through_outage, renew
 from chipwatch.cluster.reporting import WorkerCrawl
 from chipwatch.cluster.stored import SharedIndex
 from chipwatch.config import Options
@@ -34,6 +34,8 @@ from spiders.view import SnapshotView
 log = logging.getLogger("chipwatch.cluster.worker")
 DEFAULT_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 TICK = 0.5  # seconds between looks at the queue
+HELP_LOOK = 2.0  # seconds between looks for a crawl to help with
+HELP_WHEN_WAITING = 8  # article pages waiting in a crawl's queue before other workers help
 HEARTBEAT = 1.0
 
 
@@ -79,6 +81,8 @@ class WorkerProcess(CrawlerProcess):
 
     def _signal_shutdown(self, signum: int, _: Any) -> None:
         self.worker.stopping = True
+        for crawler in [*self.worker.running.values(), *self.worker.helping.values()]:
+            crawler.chipwatch_cluster.stopping = True  # type: ignore[attr-defined]
         super()._signal_shutdown(signum, _)
 
 
@@ -92,7 +96,9 @@ class Worker:
         self.keys = Keys(options.cluster.prefix)
         self.jobs = JobQueue(self.server, self.keys, options.cluster.heartbeat_timeout)
         self.index = SharedIndex(self.server, self.keys)
-        self.running: dict[int, Crawler] = {}
+        self.running: dict[int, Crawler] = {}  # crawls this worker owns
+        self.helping: dict[int, Crawler] = {}  # crawls whose pages it helps fetch
+        self._last_help = 0.0
         self.stopping = False
         self.started = utc_now_iso()
         self.crawls_done = 0
@@ -142,23 +148,45 @@ class Worker:
             self._last_beat = now
             self._renew()
             self._beat(state="stopping" if self.stopping else "running")
-        while not self.stopping and len(self.running) < self.concurrency:
+        while not self.stopping and self._room():
             job = self.jobs.take(self.name)
             if job is None:
                 break
             self._start(job)
+        if not self.stopping and self._room() and now - self._last_help >= HELP_LOOK:
+            self._last_help = now
+            self._help()
+
+    def _room(self) -> bool:
+        return len(self.running) + len(self.helping) < self.concurrency
+
+    def _help(self) -> None:
+        """With room to spare, help fetch the article pages of a crawl another worker owns, when many wait."""
+        taken: Any = self.server.zrange(self.keys.jobs_taken, 0, -1)
+        for raw in taken:
+            run_id = int(raw)
+            if run_id in self.running or run_id in self.helping:
+                continue
+            if self.server.zcard(self.keys.requests(run_id)) < HELP_WHEN_WAITING:
+                continue
+            text = self.server.get(self.keys.job(run_id))
+            if text is not None:
+                self._start(Job.from_json(text), helper=True)
+            if not self._room():
+                return
 
     def _renew(self) -> None:
         self.jobs.renew(list(self.running))
         visibility = int(self.options.cluster.visibility_timeout * 1000)
-        for crawler in self.running.values():
-            queue = getattr(crawler, "chipwatch_queue", None)
-            if queue is not None and queue.held:
-                renew(self.server, queue.key, list(queue.held), visibility)
+        for crawler in [*self.running.values(), *self.helping.values()]:
+            held = getattr(crawler, "chipwatch_held", None)
+            if held:
+                renew(self.server, list(held), visibility)
 
     def _beat(self, state: str) -> None:
-        pages = self.pages + sum(c.chipwatch_cluster.pages for c in self.running.values())  # type: ignore[attr-defined]
-        errors = self.errors + sum(c.chipwatch_cluster.errors for c in self.running.values())  # type: ignore[attr-defined]
+        crawls = [c.chipwatch_cluster for c in [*self.running.values(), *self.helping.values()]]  # type: ignore[attr-defined]
+        pages = self.pages + sum(crawl.pages for crawl in crawls)
+        errors = self.errors + sum(crawl.errors for crawl in crawls)
         record = {
             "name": self.name,
             "role": "worker",
@@ -170,6 +198,7 @@ class Worker:
             "pages_fetched": pages,
             "errors": errors,
             "crawls_running": sorted(self.running),
+            "crawls_helped": sorted(self.helping),
             "crawls_done": self.crawls_done,
             "concurrency": self.concurrency,
         }
@@ -178,7 +207,7 @@ class Worker:
         except Exception as error:  # Redis restarting: the next beat says it again
             log.warning("heartbeat not sent: %s", error)
 
-    def _start(self, job: Job) -> None:
+    def _start(self, job: Job, *, helper: bool = False) -> None:
         spider = self.spiders.get(job.source.kind)
         if spider is None:  # a newer writer's kind of source: another worker may know it
             log.error("crawl %s: unknown kind of source %r; handed back", job.run_id, job.source.kind)
@@ -190,22 +219,26 @@ class Worker:
             {
                 "SCHEDULER_QUEUE_KEY": self.keys.requests(job.run_id),
                 "SCHEDULER_DUPEFILTER_KEY": self.keys.dupefilter(job.run_id),
+                "CHIPWATCH_CLUSTER_ROLE": "helper" if helper else "owner",
             },
             priority="spider",
         )
-        crawl = WorkerCrawl(self.server, self.keys, job.run_id, self.name, self.index)
+        crawl = WorkerCrawl(self.server, self.keys, job.run_id, self.name, self.index, helper=helper)
         crawler.chipwatch_cluster = crawl  # type: ignore[attr-defined]
-        self.running[job.run_id] = crawler
-        log.info("crawl %s: %s", job.run_id, job.source.name)
+        (self.helping if helper else self.running)[job.run_id] = crawler
+        log.info("crawl %s: %s%s", job.run_id, job.source.name, " (helping)" if helper else "")
         view = SnapshotView(job.snapshot, self.index.stored_since)
         done = self.process.crawl(crawler, source=job.source, view=view, shared_dedupe=True)
         done.addBoth(lambda result: self._finished(job, crawler, result))
 
     def _finished(self, job: Job, crawler: Crawler, result: Any) -> None:
         crawl: WorkerCrawl = crawler.chipwatch_cluster  # type: ignore[attr-defined]
-        self.running.pop(job.run_id, None)
         self.pages += crawl.pages
         self.errors += crawl.errors
+        if crawl.helper:
+            self.helping.pop(job.run_id, None)  # the owner ends the crawl; a helper only stops helping
+            return None
+        self.running.pop(job.run_id, None)
         end = crawl.end
         if end is None and not self.stopping:
             # The crawl could not start (its spider refused the source): it ends as failed, with the reason.
@@ -221,10 +254,15 @@ class Worker:
                 self.jobs.hand_back(job.run_id)
                 log.info("crawl %s: handed back", job.run_id)
             else:
-                pipe = self.server.pipeline()
-                stream.add(pipe, self.keys, "end", job.run_id, self.name, end)
-                self.jobs.finish(job.run_id, pipe)
-                pipe.execute()
+                ending = end
+
+                def send_end() -> None:
+                    pipe = self.server.pipeline()
+                    stream.add(pipe, self.keys, "end", job.run_id, self.name, ending)
+                    self.jobs.finish(job.run_id, pipe)
+                    pipe.execute()
+
+                _through_outage(send_end)
                 self.crawls_done += 1
                 log.info("crawl %s: %s", job.run_id, end.reason)
         except Exception as error:  # Redis gone: the lease runs out and another worker crawls it again

@@ -10,6 +10,7 @@ apart count the second time as unchanged.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -90,9 +91,13 @@ class Writer:
         said_no_worker = False
         self._apply_all(self.reader.mine())
         last_claim = 0.0
+        lost = False
         while not self.stop_asked:
             now = time.monotonic()
             try:
+                if lost:
+                    self.reader.ensure_group()  # a Redis that restarted without its AOF has no group
+                    lost = False
                 self._beat()
                 if now - last_claim >= min(5.0, self.options.cluster.heartbeat_timeout / 2):
                     last_claim = now
@@ -100,9 +105,10 @@ class Writer:
                 self._apply_all(self.reader.read(BLOCK_MS))
             except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError) as error:
                 # Redis restarting (its AOF keeps the stream): wait for it; nothing was acknowledged.
-                self.out.write(f"the cluster's Redis is unreachable ({error}); retrying\n")
+                if not lost:
+                    self.out.write(f"the cluster's Redis is unreachable ({error}); retrying\n")
+                lost = True
                 time.sleep(1.0)
-                self.reader.ensure_group()
                 continue
             if run_ids <= self.ended or run_ids <= self._finished_elsewhere(run_ids):
                 return True
@@ -206,6 +212,8 @@ class Writer:
         found = {key.decode(): int(value) for key, value in raw.items()}
         counts: dict[str, int | None] = {name: found.get(name, 0) for name in COUNTS}
         counts[ENTRIES] = found.get(ENTRIES)
+        if found.get("helper_entry_failures"):
+            end = dataclasses.replace(end, validators=None)  # a page failed: the next run reads it all again
         state.book.finish(end, counts)
         workers = self.server.hgetall(self.keys.pages_by_worker(run_id))
         self.pages_by_worker[run_id] = {key.decode(): int(value) for key, value in workers.items()}
