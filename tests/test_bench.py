@@ -14,7 +14,7 @@ from tests.helpers import SHARED, clean_env, run_chipwatch
 def test_quick_bench_runs_every_benchmark_and_writes_the_report(tmp_path):
     out = tmp_path / "BENCHMARKS.md"
     result = run_chipwatch(
-        "bench", "--quick", "--out", str(out), "--shared", str(SHARED), cwd=tmp_path, env=clean_env(), timeout=240
+        "bench", "--quick", "--out", str(out), "--shared", str(SHARED), cwd=tmp_path, env=clean_env(), timeout=420
     )
     stdout, stderr = result.stdout.decode(), result.stderr.decode()
     assert result.returncode == 0, stdout + stderr[-3000:]
@@ -26,6 +26,8 @@ def test_quick_bench_runs_every_benchmark_and_writes_the_report(tmp_path):
         "Search p95",
         "Digest for a 500-item day",
         "Daemon memory after",
+        "Cluster: pages per second with 2 workers",
+        "Cluster: the writer's ceiling",
     ):
         assert name in stdout, name
     if (SHARED / "benchmarks" / "article-extraction").exists():

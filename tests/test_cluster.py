@@ -17,6 +17,7 @@ import pytest
 from chipwatch.config import load_options
 from chipwatch.errors import ConfigError
 from pipeline.urls import canonical_url
+from spiders.sources import load_sources
 from tests.helpers import clean_env, demo_sources_for, run_chipwatch, start_chipwatch
 
 FAST = {"CHIPWATCH_CLUSTER_HEARTBEAT_TIMEOUT": "3", "CHIPWATCH_CLUSTER_VISIBILITY_TIMEOUT": "3"}
@@ -81,6 +82,9 @@ def test_three_workers_and_one_writer_store_the_manifest_fetching_each_page_once
         result = run_chipwatch("--db", str(db), "crawl", "--sources-file", str(sources), env=env, timeout=240)
         out = result.stdout.decode()
         assert result.returncode == 0, result.stderr.decode()[-3000:]
+        # Each crawl's end is said as it is written, as one machine's progress lines say it.
+        progress = result.stderr.decode()
+        assert all(f"finished {source.name}: " in progress for source in load_sources(sources)), progress
         # While the workers run, status lists each of them with its heartbeat and pages.
         status = run_chipwatch("--db", str(db), "status", "--format", "json", env=env)
         assert status.returncode == 0, status.stderr.decode()

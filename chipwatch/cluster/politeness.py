@@ -12,6 +12,7 @@ import itertools
 import json
 import os
 import socket
+import time
 from typing import TYPE_CHECKING, Any
 
 import redis
@@ -131,17 +132,51 @@ class SharedPoliteRetryMiddleware(PoliteRetryMiddleware):
 
 class SharedRobotsMiddleware:
     """robots.txt fetched once for the cluster: Scrapy's robots.txt middleware asks for it through the
-    downloader, and this answers from Redis when another worker (or this one) fetched it lately."""
+    downloader, and this answers from Redis when another worker (or this one) fetched it lately. Pages are
+    also checked against the cluster's copy here, before Scrapy's own check: a crawl whose own fetch of
+    robots.txt failed (a worker stopping, a reset) would otherwise read it as "everything allowed"."""
 
     CACHED = "chipwatch_robots_cached"
+    RECHECK = 30.0  # seconds a worker keeps its parsed copy before asking Redis again
 
-    def __init__(self, server: redis.Redis, keys: Keys) -> None:
+    def __init__(self, server: redis.Redis, keys: Keys, obey: bool = False, agent: str = "") -> None:
         self.server = server
         self.keys = keys
+        self.obey = obey
+        self.agent = agent
+        self._parsed: dict[str, tuple[float, Any]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SharedRobotsMiddleware:
-        return cls(*cluster_of(crawler))
+        settings = crawler.settings
+        agent = settings.get("ROBOTSTXT_USER_AGENT") or settings.get("USER_AGENT") or "*"
+        return cls(*cluster_of(crawler), obey=settings.getbool("ROBOTSTXT_OBEY"), agent=agent)
+
+    def _rules(self, netloc: str) -> Any:
+        """The cluster's parsed copy of a site's robots.txt (None: no copy, or not a 200)."""
+        now = time.monotonic()
+        kept = self._parsed.get(netloc)
+        if kept is not None and now - kept[0] < self.RECHECK:
+            return kept[1]
+        try:
+            cached = self.server.get(self.keys.robots(netloc))
+        except OUTAGE:
+            return kept[1] if kept is not None else None
+        rules = None
+        if cached is not None:
+            data = json.loads(cached)
+            if data.get("status") == 200:
+                from protego import Protego
+
+                rules = Protego.parse(data["body"])
+        self._parsed[netloc] = (now, rules)
+        return rules
+
+    def _forbidden(self, request: Request) -> bool:
+        if not self.obey or request.meta.get("dont_obey_robotstxt"):
+            return False
+        rules = self._rules(urlparse_cached(request).netloc)
+        return rules is not None and not rules.can_fetch(request.url, self.agent)
 
     @staticmethod
     def _is_robots(request: Request) -> bool:
@@ -149,6 +184,8 @@ class SharedRobotsMiddleware:
 
     def process_request(self, request: Request, spider: Spider | None = None) -> Response | None:
         if not self._is_robots(request):
+            if self._forbidden(request):
+                raise IgnoreRequest("Forbidden by robots.txt (the cluster's copy)")
             return None
         try:
             cached = self.server.get(self.keys.robots(urlparse_cached(request).netloc))

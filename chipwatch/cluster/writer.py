@@ -214,12 +214,17 @@ class Writer:
         counts[ENTRIES] = found.get(ENTRIES)
         if found.get("helper_entry_failures"):
             end = dataclasses.replace(end, validators=None)  # a page failed: the next run reads it all again
-        state.book.finish(end, counts)
+        status = state.book.finish(end, counts)
+        verdict = {"ok": "finished", "failed": "failed"}.get(status, f"stopped ({status})")
+        self.ended.add(run_id)
+        self.out.write(
+            f"{time.strftime('%H:%M:%S')} {verdict} {state.book.source}: {counts['pages_fetched']} pages, "
+            f"{counts['items_new']} new, {counts['errors']} errors — crawls {len(self.ended)} ended\n"
+        )
         workers = self.server.hgetall(self.keys.pages_by_worker(run_id))
         self.pages_by_worker[run_id] = {key.decode(): int(value) for key, value in workers.items()}
         self.server.delete(self.keys.counts(run_id), self.keys.pages_by_worker(run_id))
         self.runs.pop(run_id, None)
-        self.ended.add(run_id)
 
     def _beat(self) -> None:
         if time.monotonic() - self._last_beat < 1.0:
