@@ -89,7 +89,7 @@ class Writer:
         """Apply entries until every one of run_ids has ended; False when stopped first."""
         waiting_since = time.monotonic()
         said_no_worker = False
-        self._apply_all(self.reader.mine())
+        self._apply_mine()
         last_claim = 0.0
         lost = False
         while not self.stop_asked:
@@ -97,6 +97,8 @@ class Writer:
             try:
                 if lost:
                     self.reader.ensure_group()  # a Redis that restarted without its AOF has no group
+                    # Entries delivered while the connection broke are this writer's but were never seen.
+                    self._apply_mine()
                     lost = False
                 self._beat()
                 if now - last_claim >= min(5.0, self.options.cluster.heartbeat_timeout / 2):
@@ -111,6 +113,7 @@ class Writer:
                 time.sleep(1.0)
                 continue
             if run_ids <= self.ended or run_ids <= self._finished_elsewhere(run_ids):
+                self._apply_mine()  # nothing read is left behind unapplied
                 return True
             if (
                 not said_no_worker
@@ -123,6 +126,13 @@ class Writer:
                     f"{safe_address(self.options.cluster.redis)} (waiting; Ctrl-C leaves the crawls queued)\n"
                 )
         return False
+
+    def _apply_mine(self) -> None:
+        while True:
+            entries = self.reader.mine()
+            if not entries:
+                return
+            self._apply_all(entries)
 
     def _finished_elsewhere(self, run_ids: set[int]) -> set[int]:
         """Runs another writer ended (entries go to whichever writer reads them first)."""
