@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -19,7 +18,7 @@ from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
 
-from chipwatch.bench.end_to_end import _feed, benchmark_pages
+from chipwatch.bench.end_to_end import _feed, benchmark_pages, stored_count
 from chipwatch.errors import ClusterError
 from demo.server import MirrorServer
 
@@ -101,10 +100,7 @@ def _crawl(server: MirrorServer, directory: Path, env: dict[str, str]) -> tuple[
     if result.returncode != 0:
         raise RuntimeError(f"benchmark crawl failed: {result.stderr.decode()[-1500:]}")
     first = server.request_times[0] if server.request_times else ended
-    conn = sqlite3.connect(db)
-    stored = conn.execute("SELECT (SELECT count(*) FROM articles) + (SELECT count(*) FROM copies)").fetchone()[0]
-    conn.close()
-    return ended - first, stored
+    return ended - first, stored_count(db)
 
 
 def _workers(count: int, env: dict[str, str], redis_client: object) -> list[subprocess.Popen[bytes]]:

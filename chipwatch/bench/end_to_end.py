@@ -102,12 +102,7 @@ def run(shared: Path, limit: int | None = None) -> EndToEnd:
             if process.returncode != 0:
                 raise RuntimeError(f"benchmark crawl failed: {stderr.decode()[-1500:]}")
             first_request = server.request_times[0] if server.request_times else started
-            import sqlite3
-
-            conn = sqlite3.connect(db)
-            stored = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
-            stored += conn.execute("SELECT count(*) FROM copies").fetchone()[0]
-            conn.close()
+            stored = stored_count(db)
     finally:
         server.stop()
     reference_started = time.perf_counter()
@@ -122,6 +117,17 @@ def run(shared: Path, limit: int | None = None) -> EndToEnd:
         peak_rss_mb=peak_kb / 1024,
         reference_seconds=reference,
     )
+
+
+def stored_count(db: Path) -> int:
+    """Articles and copies a benchmark crawl stored."""
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    try:
+        return int(conn.execute("SELECT (SELECT count(*) FROM articles) + (SELECT count(*) FROM copies)").fetchone()[0])
+    finally:
+        conn.close()
 
 
 def _watch_memory(process: subprocess.Popen[bytes]) -> int:
