@@ -47,23 +47,34 @@ def start_worker_group(env, concurrency: int = 2) -> subprocess.Popen[bytes]:
     )
 
 
+def crawl_with_fault(env, db, sources, mirror, after_requests: int, fault) -> None:
+    """A writer crawls; once the sites were asked for `after_requests` pages, fault() runs; the writer must
+    still finish cleanly."""
+    writer = start_chipwatch("--db", str(db), "crawl", "--sources-file", str(sources), env=env, capture=True)
+    try:
+        wait_until(lambda: len(mirror.requests) >= after_requests)
+        fault()
+        _, err = writer.communicate(timeout=240)
+        assert writer.returncode == 0, err.decode()[-3000:]
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+
+
 def test_a_worker_killed_mid_crawl_loses_nothing(redis_server, fresh_mirror, network, tmp_path):
     env = cluster_env(redis_server)
     db = tmp_path / "writer.db"
     sources = demo_sources_for(fresh_mirror, tmp_path)
     victim = start_worker_group(env)
     workers = start_workers(2, env)
-    writer = start_chipwatch("--db", str(db), "crawl", "--sources-file", str(sources), env=env, capture=True)
-    try:
-        # Once pages flow, the first worker dies at once, holding crawls and page requests.
-        wait_until(lambda: len(fresh_mirror.requests) >= 20)
+
+    def kill_victim() -> None:  # once pages flow, the first worker dies at once, holding crawls and requests
         os.killpg(victim.pid, signal.SIGKILL)
         victim.wait()
-        _, err = writer.communicate(timeout=240)
-        assert writer.returncode == 0, err.decode()[-3000:]
+
+    try:
+        crawl_with_fault(env, db, sources, fresh_mirror, 20, kill_victim)
     finally:
-        if writer.poll() is None:
-            writer.kill()
         codes = stop_workers(workers)
     assert codes == [0, 0]
     assert_manifest(db, fresh_mirror, network)
@@ -96,17 +107,15 @@ def test_redis_restarted_mid_crawl_the_crawl_carries_on(redis_server, fresh_mirr
     db = tmp_path / "writer.db"
     sources = demo_sources_for(fresh_mirror, tmp_path)
     workers = start_workers(2, env)
-    writer = start_chipwatch("--db", str(db), "crawl", "--sources-file", str(sources), env=env, capture=True)
-    try:
-        wait_until(lambda: len(fresh_mirror.requests) >= 15)
+
+    def restart_redis() -> None:
         redis_server.stop()  # SIGTERM: the AOF is flushed
         time.sleep(1.0)
         redis_server.start()
-        _, err = writer.communicate(timeout=240)
-        assert writer.returncode == 0, err.decode()[-3000:]
+
+    try:
+        crawl_with_fault(env, db, sources, fresh_mirror, 15, restart_redis)
     finally:
-        if writer.poll() is None:
-            writer.kill()
         codes = stop_workers(workers)
     assert codes == [0, 0]
     assert_manifest(db, fresh_mirror, network)
@@ -117,19 +126,19 @@ def test_sigterm_mid_crawl_hands_back_and_the_next_worker_goes_on(redis_server, 
     db = tmp_path / "writer.db"
     sources = demo_sources_for(fresh_mirror, tmp_path)
     first = start_workers(1, env, concurrency=4)
-    writer = start_chipwatch("--db", str(db), "crawl", "--sources-file", str(sources), env=env, capture=True)
-    try:
-        wait_until(lambda: len(fresh_mirror.requests) >= 20)
+    second: list[subprocess.Popen[bytes]] = []
+
+    def stop_the_first() -> None:
         started = time.monotonic()
         assert stop_workers(first) == [0]  # SIGTERM: hands back what it had not finished, exits 0
         assert time.monotonic() - started < 30
         client = redis_server.client()
         assert client.zcard("chipwatch:jobs:taken") == 0  # nothing left leased to the stopped worker
-        second = start_workers(1, env, concurrency=4)
-        _, err = writer.communicate(timeout=240)
-        assert writer.returncode == 0, err.decode()[-3000:]
+        second.extend(start_workers(1, env, concurrency=4))
+
+    try:
+        crawl_with_fault(env, db, sources, fresh_mirror, 20, stop_the_first)
     finally:
-        if writer.poll() is None:
-            writer.kill()
-    assert stop_workers(second) == [0]
+        codes = stop_workers(second)
+    assert codes == [0]
     assert_manifest(db, fresh_mirror, network)
