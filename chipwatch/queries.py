@@ -74,6 +74,12 @@ def search_request(query: str | None, limit: int | None, **filters: Any) -> Sear
     until = since_option(filters.get("until"), "--until")
     if since and until and since >= until:
         raise QueryError(f"--since {filters['since']} is not before --until {filters['until']}")
+    from storage.rule_documents import DOC_TYPES
+
+    doc_type = filters.get("doc_type")
+    if doc_type and doc_type not in DOC_TYPES:
+        raise QueryError(f"unknown --doc-type {doc_type!r} (known: {', '.join(DOC_TYPES)})")
+    effective_since = since_option(filters.get("effective_since"), "--effective-since")
     if query and not filters.get("exact"):
         from pipeline.entities import with_other_names
 
@@ -91,4 +97,6 @@ def search_request(query: str | None, limit: int | None, **filters: Any) -> Sear
         entity=entity.lower() if entity else None,
         sort=filters.get("sort") or "date",
         limit=limit,
+        doc_type=DOC_TYPES[doc_type] if doc_type else None,
+        effective_since=effective_since[:10] if effective_since else None,
     )

@@ -178,12 +178,20 @@ def documents_api(network: Network, base: str, query: str) -> tuple[bytes, str]:
     results = [
         {
             "title": a.title,
-            "type": "Rule",
+            "type": a.document.get("type", "Rule"),
             "abstract": _summary(a),
             "document_number": f"2025-{20000 + a.number}",
             "html_url": base + a.path,
             "publication_date": a.published.date().isoformat(),
             "agencies": [{"name": "Industry and Security Bureau", "slug": "industry-and-security-bureau"}],
+            "citation": a.document.get("citation"),
+            "effective_on": a.document.get("effective_on"),
+            "comments_close_on": a.document.get("comments_close_on"),
+            "regulation_id_numbers": [a.document["rin"]] if a.document.get("rin") else [],
+            "cfr_references": [
+                {"title": int(part.split(" CFR ")[0]), "part": part.split(" CFR ")[1]}
+                for part in a.document.get("cfr_parts", [])
+            ],
         }
         for a in chosen
     ]

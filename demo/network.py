@@ -53,6 +53,7 @@ class Article:
     path: str
     members_only: bool = False
     overrides: dict[str, Any] = field(default_factory=dict)
+    document: dict[str, Any] = field(default_factory=dict)  # a Federal Register document's fields
 
     def setting(self, outlet: Outlet, name: str) -> Any:
         """A page setting: the article's own override, else its outlet's."""
@@ -129,6 +130,7 @@ def load_network(manifest: Path = MANIFEST) -> Network:
                 path=path,
                 members_only=entry.get("members_only", False),
                 overrides={key: entry[key] for key in OVERRIDABLE if key in entry},
+                document=dict(entry.get("document", {})),
             )
         )
     return Network(outlets, tuple(articles))

@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from demo import feeds
+from demo import feeds, lists
 from demo.faults import FAULTS, Reply, fault_reply
 from demo.network import Network, load_network
 from demo.render import render_article
@@ -51,6 +51,8 @@ class MirrorServer(ThreadingHTTPServer):
         self.in_flight = 0
         self.max_in_flight = 0  # the most requests served at once: tests check politeness with it
         self.extra_routes: dict[str, Callable[[], Reply]] = {}
+        # Which version of the fictional screening list /lists/consolidated.* serves (demo/lists.toml).
+        self.list_version = lists.latest_good_version()
         self.last_modified = max(article.published for article in self.network.articles).astimezone(UTC)
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -172,6 +174,10 @@ class MirrorServer(ThreadingHTTPServer):
             return Reply(200, *feeds.news_sitemap(self.network, base))
         if path == "/api/v1/documents.json":
             return Reply(200, *feeds.documents_api(self.network, base, query))
+        if path.startswith("/lists/"):
+            reply = self._list_route(path)
+            if reply is not None:
+                return reply
         if path == feeds.SEARCH_PATH:
             return Reply(200, *feeds.search_feed(self.network, base))
         if path.startswith(feeds.SEARCH_PATH + "/articles/"):
@@ -179,6 +185,20 @@ class MirrorServer(ThreadingHTTPServer):
             if target:
                 return Reply(302, b"", headers={"Location": target})
         return self._outlet_route(path, query, base)
+
+    def _list_route(self, path: str) -> Reply | None:
+        """/lists/consolidated.json (or .csv): the version set in list_version; /lists/vN/... a given one."""
+        parts = path.strip("/").split("/")
+        version = self.list_version
+        if len(parts) == 3 and parts[1][:1] == "v" and parts[1][1:].isdigit():
+            version = int(parts[1][1:])
+        if version not in lists.versions():
+            return None
+        if parts[-1] == "consolidated.json":
+            return Reply(200, *lists.list_json(version))
+        if parts[-1] == "consolidated.csv":
+            return Reply(200, *lists.list_csv(version))
+        return None
 
     def _outlet_route(self, path: str, query: str, base: str) -> Reply:
         outlet_id, _, rest = path.strip("/").partition("/")
@@ -199,7 +219,8 @@ class MirrorServer(ThreadingHTTPServer):
 
 
 def _is_discovery(content_type: str, path: str) -> bool:
-    return "xml" in content_type or "json" in content_type or path.split("?")[0].endswith("/press")
+    path = path.split("?")[0]
+    return "xml" in content_type or "json" in content_type or path.endswith(("/press", ".csv"))
 
 
 def _header(headers: dict[str, str], name: str) -> str | None:

@@ -143,6 +143,7 @@ CHINESE_PERCENT = re.compile(r"百分之(十五|二十五|十|五|二十|五十|
 CHINESE_NUMBERS = {"五": "5", "十": "10", "十五": "15", "二十": "20", "二十五": "25", "五十": "50", "一百": "100"}
 MONEY = re.compile(r"\$\s?(\d+(?:\.\d+)?)\s*(billion|million|bn|m)\b")
 CHINESE_MONEY = re.compile(r"(\d+(?:\.\d+)?)\s*(亿|万)\s*美元")
+FR_CITATION = re.compile(r"\b(\d{1,3})\s*fr\s*(\d{1,6})\b", re.IGNORECASE)
 MONEY_SCALE = {"billion": 1e9, "bn": 1e9, "million": 1e6, "m": 1e6, "亿": 1e8, "万": 1e4}
 
 
@@ -186,6 +187,8 @@ def extract_entities(title: str | None, text: str | None) -> list[Entity]:
         found.add(Entity("money", _usd(float(match.group(1)) * MONEY_SCALE[match.group(2)])))
     for match in CHINESE_MONEY.finditer(haystack):
         found.add(Entity("money", _usd(float(match.group(1)) * MONEY_SCALE[match.group(2)])))
+    for match in FR_CITATION.finditer(haystack):
+        found.add(Entity("citation", f"{match.group(1)}-fr-{match.group(2)}"))
     # "Ascend 910C" is both the chip family and the model; keep the specific one only when both match.
     return sorted(found, key=lambda e: (e.kind, e.value))
 
@@ -258,3 +261,9 @@ def english_label(key: str) -> str | None:
         return f"${value[:-1]}{'bn' if value.endswith('b') else 'm'}"
     words = value.replace("-", " ").split()
     return " ".join(word.upper() if word in ACRONYMS or len(word) <= 2 else word.capitalize() for word in words)
+
+
+def citation_key(citation: str | None) -> str | None:
+    """ "90 FR 12345" as the entity key citation:90-fr-12345, shared by a rule and the list changes it made."""
+    match = FR_CITATION.search(citation or "")
+    return f"citation:{match.group(1)}-fr-{match.group(2)}" if match else None

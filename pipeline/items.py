@@ -32,6 +32,16 @@ class ArticleItem:
     publisher: str | None = None
     # False for an entry stored from what its feed says (a search result whose article cannot be reached).
     page_fetched: bool = True
+    # What a structured source states outright, kept beside what the classifier and the gazetteer find:
+    # topics and entities it implies (a screening-list change is export controls; it names its countries),
+    # and its relevance (None: the classifier decides).
+    stated_topics: list[str] = field(default_factory=list)
+    stated_entities: list[str] = field(default_factory=list)
+    stated_relevant: bool | None = None
+    # A Federal Register document's structured fields (number, type, RIN, CFR parts, dates).
+    document: dict[str, Any] | None = None
+    # A screening-list item's changes (pipeline/list_changes.py Change.row), stored with it.
+    list_changes: list[dict[str, Any]] = field(default_factory=list)
     # Filled by ExtractStage.
     html_encoding: str | None = None
     body_extracted: bool = False  # False when text is only the feed's summary

@@ -43,6 +43,8 @@ from storage.articles import (
     published_at,
     store_article,
 )
+from storage.rule_documents import store_document
+from storage.screening_lists import apply_changes
 from storage.site_names import learned_site_names, note_site_name
 
 SUMMARY_CHARS = 300
@@ -261,12 +263,27 @@ def tag(classifier: Classifier, item: ArticleItem) -> ArticleItem:
     item.relevance = result.relevance
     item.topics = result.topics
     item.model_version = result.model_version
+    return apply_stated(item)
+
+
+def apply_stated(item: ArticleItem) -> ArticleItem:
+    """What the source states outright stands beside the classifier's reading: a screening-list change is
+    export controls whatever its wording, and a list's first reading is a record, not news."""
+    have = {topic.id for topic in item.topics}
+    for topic in item.stated_topics:
+        if topic not in have:
+            item.topics.append(TopicScore(topic, 1.0, ["stated by the source"]))
+    if item.stated_relevant is not None:
+        item.relevant = item.stated_relevant
+        if item.stated_relevant:
+            item.relevance = max(item.relevance or 0.0, 1.0 if item.stated_topics else 0.0)
     return item
 
 
 def name_entities(item: ArticleItem) -> ArticleItem:
     """Companies, chips, agencies, bills, people, percentages and money named in the article."""
-    item.entities = [entity.key for entity in extract_entities(item.title, item.text)]
+    found = [entity.key for entity in extract_entities(item.title, item.text)]
+    item.entities = sorted(set(found) | set(item.stated_entities)) if item.stated_entities else found
     return item
 
 
@@ -275,6 +292,11 @@ def name_entities(item: ArticleItem) -> ArticleItem:
 
 def store(db: Database, item: ArticleItem) -> ArticleItem:
     """Upsert keyed on canonical URL, or record the page as a copy; one transaction per item."""
+    if item.list_changes and all(change["kind"] == "listed" for change in item.list_changes):
+        # A list's first reading is its snapshot, not news: recorded, with no article.
+        apply_changes(db, item.source, None, item.list_changes, item.fetched_at or utc_stamp())
+        item.store_status = "recorded"
+        return item
     if item.duplicate_of:
         original = item.duplicate_of
         stored_date = published_at(db, original)
@@ -294,7 +316,19 @@ def store(db: Database, item: ArticleItem) -> ArticleItem:
     result = store_article(db, record, item.topics, item.fetched_at or utc_stamp(), item.entities, fingerprint)
     item.article_id = result.article_id
     item.store_status = result.status
+    store_structured(db, item)
     return item
+
+
+def store_structured(db: Database, item: ArticleItem) -> None:
+    """A rule's fields and a list item's changes, beside the stored article. Both writes are idempotent, so
+    an item stored again after an interruption completes what the first try left undone."""
+    if item.article_id is None:
+        return
+    if item.document:
+        store_document(db, item.article_id, item.document)
+    if item.list_changes:
+        apply_changes(db, item.source, item.article_id, item.list_changes, item.fetched_at or utc_stamp())
 
 
 def article_record(item: ArticleItem) -> dict[str, object]:

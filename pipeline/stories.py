@@ -43,7 +43,7 @@ SPECIFIC_IDF = 4.2
 ONE_ESTIMATE = (0.45, 0.05)  # (score, keyword overlap within one script)
 TWO_ESTIMATES = (0.6, 0.15)
 # Entity kinds whose values tell developments apart: two articles naming only different ones differ.
-EXCLUSIVE_KINDS = ("bill", "chip", "percent")
+EXCLUSIVE_KINDS = ("bill", "chip", "percent", "citation")
 
 
 @dataclass

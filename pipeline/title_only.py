@@ -26,7 +26,8 @@ def title_key(title: str | None) -> str | None:
 
 
 def is_title_only(item: ArticleItem) -> bool:
-    return not item.page_fetched and not item.body_extracted
+    # A screening list's change item is made from data, not a headline waiting for its article.
+    return not item.page_fetched and not item.body_extracted and not item.list_changes
 
 
 def _window(item: ArticleItem) -> tuple[str, str] | None:

@@ -31,6 +31,7 @@ from twisted.python.failure import Failure
 from chipwatch.errors import ConfigError
 from pipeline.crawl_storage import CrawlStorage
 from pipeline.dates import parse_date, to_utc_iso, utc_now_iso
+from pipeline.entities import citation_key
 from pipeline.items import ArticleItem
 from pipeline.prefilter import Prefilter, load_prefilter
 from pipeline.signals import entries_listed, fetch_failed, request_handled
@@ -317,6 +318,8 @@ class SourceSpider(scrapy.Spider):
             feed_authors=entry.authors,
             publisher=entry.publisher,
             page_fetched=response is not None,
+            document=entry.document,
+            stated_entities=[key for key in [citation_key((entry.document or {}).get("citation"))] if key],
         )
 
     # -- errors and the end of the run ----------------------------------------------------------------------

@@ -25,6 +25,7 @@ from spiders.entries import Entry
 from spiders.sources import Source
 
 MAX_BYTES = 8 * 1024 * 1024
+LIST_MAX_BYTES = 256 * 1024 * 1024
 VERDICTS = ("ok", "empty", "blocked", "moved", "selector-broken", "parse-error", "unreachable")
 # What anti-bot challenges and login walls put on the page.
 CHALLENGE_MARKERS = re.compile(
@@ -103,15 +104,15 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
-def fetch(url: str, user_agent: str, timeout: float) -> Fetched:
-    """GET url: status, final address, redirect chain, time, body (at most MAX_BYTES)."""
+def fetch(url: str, user_agent: str, timeout: float, max_bytes: int = MAX_BYTES) -> Fetched:
+    """GET url: status, final address, redirect chain, time, body (at most max_bytes)."""
     redirects = _Redirects()
     opener = urllib.request.build_opener(redirects)
     request = urllib.request.Request(url, headers={"User-Agent": user_agent, "Accept-Encoding": "identity"})
     started = time.monotonic()
     try:
         with opener.open(request, timeout=timeout) as response:
-            body = response.read(MAX_BYTES)
+            body = response.read(max_bytes)
             return Fetched(
                 response.status,
                 response.url,
@@ -164,7 +165,9 @@ def looks_blocked(fetched: Fetched) -> str | None:
 def check_source(source: Source, user_agent: str, timeout: float = 20.0) -> SourceCheck:
     """Check one source live (module docstring); never raises for what a site does."""
     result = SourceCheck(source.name, source.kind, source.url)
-    fetched = fetch(source.url, user_agent, timeout)
+    # A screening list is one big file (tens of megabytes), read whole, as its spider reads it.
+    limit = LIST_MAX_BYTES if source.kind == "screening-list" else MAX_BYTES
+    fetched = fetch(source.url, user_agent, timeout, limit)
     result.status, result.final_url, result.redirects, result.seconds = (
         fetched.status,
         fetched.url,
@@ -183,6 +186,8 @@ def check_source(source: Source, user_agent: str, timeout: float = 20.0) -> Sour
         return _verdict(result, "moved", f"HTTP {fetched.status}: nothing at this address any more")
     if fetched.status >= 400:
         return _verdict(result, "unreachable", f"HTTP {fetched.status}")
+    if source.kind == "screening-list":
+        return _check_list(result, fetched)
     try:
         entries, next_page = _entries(source, fetched, user_agent, timeout)
     except (ValueError, FeedError) as error:
@@ -202,6 +207,24 @@ def check_source(source: Source, user_agent: str, timeout: float = 20.0) -> Sour
         result.article = _check_article(urljoin(fetched.url, entries[0].link), user_agent, timeout)
         if result.verdict == "ok" and result.article.problem and result.article.problem.startswith("blocked"):
             _verdict(result, "blocked", f"article pages: {result.article.problem}")
+    return result
+
+
+def _check_list(result: SourceCheck, fetched: Fetched) -> SourceCheck:
+    """A screening list: read whole, its entries counted, the newest start date; no article to fetch."""
+    from spiders.screening_list_parser import parse_screening_list
+
+    try:
+        parsed = parse_screening_list(fetched.body, fetched.content_type, fetched.url)
+    except FeedError as error:
+        return _verdict(result, "parse-error", str(error))
+    result.entries = len(parsed.entries)
+    starts = [entry.start_date[:10] for entry in parsed.entries if entry.start_date]
+    result.newest_date = max(starts) if starts else None
+    if not parsed.entries:
+        return _verdict(result, "empty", "no usable entries in the list")
+    if parsed.problems:
+        result.message = f"{len(parsed.problems)} rows with problems, e.g. {parsed.problems[0]}"
     return result
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -16,3 +17,4 @@ class Entry:
     publisher: str | None = None  # the outlet, when a search feed or news sitemap names it
     lang: str | None = None
     keywords: list[str] = field(default_factory=list)
+    document: dict[str, Any] | None = None  # a Federal Register document's structured fields

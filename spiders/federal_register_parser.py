@@ -8,6 +8,7 @@ document_number, publication_date, html_url, type, abstract and agencies. Errors
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,7 @@ from pipeline.encoding import decode_bytes
 from spiders.entries import Entry
 
 SHORT_LINK = "https://www.federalregister.gov/d/"
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass
@@ -86,9 +88,38 @@ def _entries(results: list[Any]) -> list[Entry]:
                 guid=number,
                 publisher="Federal Register",
                 keywords=[k for k in [_string(doc_type), *agencies] if k],
+                document=document_fields(result, agencies) if number else None,
             )
         )
     return entries
+
+
+def document_fields(result: dict[str, Any], agencies: list[Any]) -> dict[str, Any]:
+    """The structured fields of one document, as the API names them (fields a response was not asked for
+    are None: ask for them with fields[]=effective_on, comments_close_on, regulation_id_numbers,
+    cfr_references, citation)."""
+    rins = result.get("regulation_id_numbers")
+    rin = _string(result.get("rin")) or next((_string(r) for r in rins or [] if _string(r)), None)
+    parts = []
+    for reference in result.get("cfr_references") or []:
+        if isinstance(reference, dict) and reference.get("title") and reference.get("part"):
+            parts.append(f"{reference['title']} CFR {reference['part']}")
+    return {
+        "document_number": _string(result.get("document_number")),
+        "doc_type": _string(result.get("type")),
+        "rin": rin,
+        "cfr_parts": parts,
+        "citation": _string(result.get("citation")),
+        "publication_date": _date(result.get("publication_date")),
+        "effective_on": _date(result.get("effective_on")),
+        "comments_close_on": _date(result.get("comments_close_on")),
+        "agencies": agencies,
+    }
+
+
+def _date(value: Any) -> str | None:
+    text = _string(value)
+    return text if text and DATE.match(text) else None
 
 
 def _string(value: Any) -> str | None:

@@ -41,6 +41,7 @@ KINDS = {
     "sitemap": "a news sitemap or sitemap index",
     "federal-register": "the Federal Register documents API (JSON), newest first",
     "listing": "an HTML listing page read with the `links` selector, paginated with `next_page`",
+    "screening-list": "the Consolidated Screening List file (JSON or CSV): its changes become items",
 }
 TABLE_COLUMNS = ("name", "kind", "url", "lang", "schedule", "timezone", "enabled", "expect_items_days")
 # Kinds whose entries link to other sites by design.

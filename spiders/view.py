@@ -11,6 +11,7 @@ from sqlite_utils import Database
 
 from storage.articles import recent_pages, stored_since
 from storage.crawl_state import Pagination, entries_to_retry, entries_waiting, get_pagination, sitemaps_read
+from storage.screening_lists import stored_entries
 from storage.sources import get_validators
 
 
@@ -22,6 +23,7 @@ class CrawlView(Protocol):
     def recent_pages(self, since: str) -> list[tuple[str, str | None]]: ...
     def stored_since(self, url: str) -> str | None: ...
     def sitemaps_read(self) -> dict[str, str | None]: ...
+    def list_snapshot(self) -> dict[tuple[str, str], dict[str, Any]]: ...
 
 
 class StoredView:
@@ -52,6 +54,9 @@ class StoredView:
     def sitemaps_read(self) -> dict[str, str | None]:
         return sitemaps_read(self.db, self.source)
 
+    def list_snapshot(self) -> dict[tuple[str, str], dict[str, Any]]:
+        return stored_entries(self.db, self.source)
+
 
 @dataclass
 class ViewSnapshot:
@@ -65,9 +70,10 @@ class ViewSnapshot:
     recent_since: str | None = None
     recent_pages: list[tuple[str, str | None]] = field(default_factory=list)
     sitemaps_read: dict[str, str | None] = field(default_factory=dict)
+    list_entries: list[dict[str, Any]] = field(default_factory=list)  # a screening list's stored snapshot
 
     @classmethod
-    def take(cls, view: StoredView, now: str, recent_since: str | None) -> ViewSnapshot:
+    def take(cls, view: StoredView, now: str, recent_since: str | None, *, lists: bool = False) -> ViewSnapshot:
         page = view.pagination()
         return cls(
             now=now,
@@ -78,6 +84,7 @@ class ViewSnapshot:
             recent_since=recent_since,
             recent_pages=view.recent_pages(recent_since) if recent_since else [],
             sitemaps_read=view.sitemaps_read(),
+            list_entries=list(view.list_snapshot().values()) if lists else [],
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -94,6 +101,7 @@ class ViewSnapshot:
             recent_since=data.get("recent_since"),
             recent_pages=[(url, title) for url, title in data.get("recent_pages", [])],
             sitemaps_read=dict(data.get("sitemaps_read", {})),
+            list_entries=list(data.get("list_entries", [])),
         )
 
 
@@ -126,3 +134,6 @@ class SnapshotView:
 
     def sitemaps_read(self) -> dict[str, str | None]:
         return self.snapshot.sitemaps_read
+
+    def list_snapshot(self) -> dict[tuple[str, str], dict[str, Any]]:
+        return {(entry["list_code"], entry["id"]): entry for entry in self.snapshot.list_entries}

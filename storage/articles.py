@@ -12,6 +12,8 @@ from storage.database import transaction
 from storage.entities import store_entities
 from storage.fts import facets, index_text
 from storage.near_duplicates import store_fingerprint
+from storage.rule_documents import document_of
+from storage.screening_lists import changes_of
 from storage.stories import leave_story, refresh_summary
 
 if TYPE_CHECKING:
@@ -299,7 +301,8 @@ def topics_for(db: sqlite_utils.Database, article_ids: list[int]) -> dict[int, l
 
 
 def article_details(db: sqlite_utils.Database, article_id: int) -> dict[str, Any] | None:
-    """Everything stored about one article: topics with evidence, story, copies and entities."""
+    """Everything stored about one article: topics with evidence, story, copies and entities, and for a
+    Federal Register document or a list change item its structured fields."""
     article = get_article(db, article_id)
     if article is None:
         return None
@@ -333,6 +336,8 @@ def article_details(db: sqlite_utils.Database, article_id: int) -> dict[str, Any
     ):
         entities.setdefault(kind, []).append(value)
     article["entities"] = entities
+    article["document"] = document_of(db, article_id)
+    article["list_changes"] = changes_of(db, article_id) if "screening_changes" in db.table_names() else []
     return article
 
 

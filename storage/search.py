@@ -58,6 +58,8 @@ class SearchQuery:
     through_id: int | None = None
     offset: int = 0  # rows to skip (the pages of a long result)
     stored_since: str | None = None  # UTC ISO: only articles first stored at or after this (what a digest covers)
+    doc_type: str | None = None  # a Federal Register type as the API writes it ("Rule", "Proposed Rule", ...)
+    effective_since: str | None = None  # YYYY-MM-DD: only documents taking effect on or after this day
 
 
 def search_articles(db: sqlite_utils.Database, query: str | None = None, **filters: Any) -> list[dict[str, Any]]:
@@ -233,6 +235,15 @@ def _filters(request: SearchQuery) -> tuple[list[str], list[Any]]:
         kind, _, value = request.entity.partition(":")
         where.append("EXISTS (SELECT 1 FROM entities e WHERE e.article_id = a.id AND e.kind = ? AND e.value = ?)")
         params.extend([kind, value])
+    if request.doc_type or request.effective_since:
+        clauses = ["d.article_id = a.id"]
+        if request.doc_type:
+            clauses.append("d.doc_type = ?")
+            params.append(request.doc_type)
+        if request.effective_since:
+            clauses.append("d.effective_on >= ?")
+            params.append(request.effective_since)
+        where.append(f"EXISTS (SELECT 1 FROM rule_documents d WHERE {' AND '.join(clauses)})")
     return where, params
 
 

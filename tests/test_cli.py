@@ -165,7 +165,14 @@ def test_scrapy_list_works_from_the_repository_root():
         [sys.executable, "-m", "scrapy", "list"], cwd=REPO, capture_output=True, env=clean_env(), timeout=120
     )
     assert result.returncode == 0, result.stderr.decode()
-    assert result.stdout.decode().split() == ["federal-register", "feed", "listing", "search", "sitemap"]
+    assert result.stdout.decode().split() == [
+        "federal-register",
+        "feed",
+        "listing",
+        "screening-list",
+        "search",
+        "sitemap",
+    ]
 
 
 def test_scrapy_crawl_from_the_repository_root_stores_into_the_configured_db(tmp_path, mirror):

@@ -136,6 +136,13 @@ def test_selecting_sources(tmp_path):
 def test_the_shipped_sources_files_are_valid():
     root = Path(__file__).resolve().parent.parent
     demo = load_sources(root / "demo" / "sources.toml")
-    assert {source.kind for source in demo} == {"feed", "search", "sitemap", "federal-register", "listing"}
+    assert {source.kind for source in demo} == {
+        "feed",
+        "search",
+        "sitemap",
+        "federal-register",
+        "listing",
+        "screening-list",
+    }
     shipped = load_sources(root / "spiders" / "sources.toml")
     assert len(shipped) >= 12 and {source.kind for source in shipped} == {source.kind for source in demo}

@@ -51,7 +51,7 @@ def absolute(source, link: str) -> str:
 
 def test_the_default_list_covers_every_kind_both_languages_and_both_capitals():
     kinds = {source.kind for source in SOURCES}
-    assert kinds == {"feed", "search", "sitemap", "federal-register", "listing"}
+    assert kinds == {"feed", "search", "sitemap", "federal-register", "listing", "screening-list"}
     assert len(SOURCES) >= 12
     langs = {source.lang for source in SOURCES}
     assert {"en", "zh-Hans", "zh-Hant"} <= langs
@@ -69,7 +69,17 @@ def test_the_default_list_covers_every_kind_both_languages_and_both_capitals():
         assert needed in hosts, needed
 
 
-@pytest.mark.parametrize("source", SOURCES, ids=lambda s: s.name)
+def test_the_screening_list_source_parses_its_fixture():
+    from spiders.screening_list_parser import parse_screening_list
+
+    [source] = [s for s in SOURCES if s.kind == "screening-list"]
+    parsed = parse_screening_list(fixture_for(source.name).read_bytes(), "application/json", source.url)
+    assert len(parsed.entries) >= 3 and parsed.problems == []
+    assert {"EL", "MEU"} <= {entry.list_code for entry in parsed.entries}
+    assert all(entry.name and entry.id for entry in parsed.entries)
+
+
+@pytest.mark.parametrize("source", [s for s in SOURCES if s.kind != "screening-list"], ids=lambda s: s.name)
 def test_each_source_parses_its_fixture(source):
     entries = entries_of(source)
     assert len(entries) >= 3, source.name

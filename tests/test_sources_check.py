@@ -37,7 +37,13 @@ def test_every_demo_source_is_ok_with_an_article_read(mirror, tmp_path):
     for name, row in rows.items():
         assert row["verdict"] == "ok", (name, row["message"])
         assert row["status"] == 200 and row["robots_allowed"] is True and row["entries"] >= 1
+        if row["kind"] == "screening-list":
+            continue  # a list has no articles to read
         assert row["article"]["text_chars"] > 100 and row["article"]["title"], name
+    from demo.lists import entries_of, latest_good_version
+
+    screening = rows["demo-screening-list"]
+    assert screening["entries"] == len(entries_of(latest_good_version())) and screening["newest_date"]
     assert rows["capitol-trade-report"]["next_page"].endswith("page=2")
     assert rows["pacific-wire"]["newest_date"] and rows["huaxia-observer"]["article"]["published_date"]
 
@@ -56,6 +62,7 @@ def broken(mirror, tmp_path_factory):
         ("not-found", "feed", f"{base}/faults/not-found"),
         ("html-instead-of-feed", "feed", f"{base}/faults/html-instead-of-feed"),
         ("truncated-xml", "feed", f"{base}/faults/truncated-xml"),
+        ("truncated-list", "screening-list", f"{base}/lists/v4/consolidated.json"),
         ("quiet", "feed", f"{base}/quiet/feed.xml"),
         ("refused", "feed", f"http://127.0.0.1:{free_port()}/feed.xml"),
         ("robots", "feed", f"{base}/members/feed.xml"),
@@ -80,6 +87,7 @@ def broken(mirror, tmp_path_factory):
         ("not-found", "moved"),
         ("html-instead-of-feed", "parse-error"),
         ("truncated-xml", "parse-error"),
+        ("truncated-list", "parse-error"),
         ("quiet", "empty"),
         ("refused", "unreachable"),
         ("robots", "blocked"),

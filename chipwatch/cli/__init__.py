@@ -29,6 +29,8 @@ COMMANDS: dict[str, str] = {
     "serve": "chipwatch.cli.query:serve",
     "watch": "chipwatch.cli.watches:watch",
     "feed": "chipwatch.cli.watches:feed",
+    "lists": "chipwatch.cli.lists:lists",
+    "screen": "chipwatch.cli.lists:screen",
     "stories": "chipwatch.cli.stories:stories",
     "story": "chipwatch.cli.stories:story",
     "cluster": "chipwatch.cli.stories:cluster",
@@ -52,6 +54,7 @@ COMMANDS: dict[str, str] = {
     "bench-grouping": "chipwatch.cli.bench:bench_grouping",
     "bench-watches": "chipwatch.cli.bench:bench_watches",
     "bench-cluster": "chipwatch.cli.bench:bench_cluster",
+    "bench-screen": "chipwatch.cli.bench:bench_screen",
 }
 
 

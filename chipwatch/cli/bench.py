@@ -124,6 +124,36 @@ def bench_watches(options: Options, count: int, run_articles: int, stored: int) 
     )
 
 
+@click.command(name="bench-screen")
+@click.option("--entries", default=30_000, show_default=True, type=click.IntRange(100, 1_000_000))
+@click.option("--parties", default=5_000, show_default=True, type=click.IntRange(10, 1_000_000))
+@click.option("--sample", default=250, show_default=True, type=click.IntRange(10, 100_000),
+              help="Counterparties the all-pairs reference is timed on (then scaled to all).")  # fmt: skip
+def bench_screen(entries: int, parties: int, sample: int) -> None:
+    """Time comparing a synthetic screening list with its next version, and screening counterparties
+    against it, beside an all-pairs fuzzy comparison of every name (the reference, in the same run).
+
+    \b
+    Example:
+      chipwatch bench-screen --entries 30000 --parties 5000
+    """
+    from chipwatch.bench.screening import time_diff, time_screen
+
+    diff = time_diff(entries)
+    click.echo(
+        f"diff of {entries:,} entries against the previous version: {diff.seconds:.2f} s "
+        f"({diff.added} added, {diff.removed} removed, {diff.changed} revised)"
+    )
+    result = time_screen(parties, entries, naive_sample=min(sample, parties))
+    click.echo(
+        f"screening {result.parties:,} counterparties against {result.entries:,} entries ({result.names:,} names): "
+        f"{result.index_seconds + result.screen_seconds:.2f} s (index {result.index_seconds:.2f} s), "
+        f"{result.planted_found}/{result.planted} planted variants found; all pairs: {result.naive_seconds:.1f} s "
+        f"(scaled from {result.naive_sample}; it finds {result.naive_planted_found}/{result.sample_planted} "
+        f"there, the screener {result.screener_planted_found_in_sample}) → {result.ratio:.1f}x"
+    )
+
+
 @click.command()
 @click.option("--quick", is_flag=True, help="Small sizes, under two minutes: a smoke check of every benchmark.")
 @click.option(

@@ -43,6 +43,15 @@ def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "--entity", help="Only articles naming this entity, as KIND:VALUE (chip:h200, company:nvidia, agency:samr)."
         ),
         click.option(
+            "--doc-type",
+            type=click.Choice(["rule", "proposed-rule", "notice", "presidential"]),
+            help="Only Federal Register documents of this type.",
+        ),
+        click.option(
+            "--effective-since",
+            help="Only Federal Register documents taking effect on or after this date (YYYY-MM-DD).",
+        ),
+        click.option(
             "--exact",
             is_flag=True,
             help="Match the words as typed: no other names of an entity (英伟达 also finds Nvidia, 輝達 otherwise).",
@@ -79,6 +88,7 @@ def search(options: Options, db: Database, query: str | None, limit: int, fmt: s
       chipwatch search 反垄断 --topic china-response --lang zh --sort relevance
       chipwatch search --entity agency:samr --until 2025-10-01
       chipwatch search --story 3 --format csv
+      chipwatch search --doc-type rule --effective-since 2025-12-01
     """
     from chipwatch.reports.articles import print_articles
     from storage.articles import texts_for

@@ -77,7 +77,9 @@ class Writer:
         now = datetime.now(UTC)
         for source in sources:
             since = to_utc_iso(now - timedelta(hours=source.refresh_hours)) if source.refresh_hours else None
-            snapshot = ViewSnapshot.take(StoredView(self.db, source.name), to_utc_iso(now), since)
+            snapshot = ViewSnapshot.take(
+                StoredView(self.db, source.name), to_utc_iso(now), since, lists=source.kind == "screening-list"
+            )
             run_id = start_run(self.db, source.name, utc_now_iso())
             self.jobs.put(Job(run_id, source, snapshot, self.name))
             run_ids[source.name] = run_id

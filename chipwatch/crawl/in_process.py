@@ -24,6 +24,7 @@ from pipeline.dates import utc_now_iso
 from spiders.federal_register import FederalRegisterSpider
 from spiders.feeds import FeedSpider
 from spiders.listings import ListingSpider
+from spiders.screening_list import ScreeningListSpider
 from spiders.search_feeds import SearchFeedSpider
 from spiders.sitemaps import SitemapSpider
 from spiders.sources import Source, load_sources, select_sources
@@ -34,7 +35,14 @@ from storage.sources import sync_sources
 
 SPIDERS = {
     spider.kind: spider
-    for spider in (FeedSpider, SearchFeedSpider, SitemapSpider, FederalRegisterSpider, ListingSpider)
+    for spider in (
+        FeedSpider,
+        SearchFeedSpider,
+        SitemapSpider,
+        FederalRegisterSpider,
+        ListingSpider,
+        ScreeningListSpider,
+    )
 }
 
 

@@ -83,6 +83,30 @@ class WatchSection:
 
 
 @dataclass
+class DatedDocument:
+    """A Federal Register document by the date a reader must act on: it takes effect, or comments close."""
+
+    title: str
+    url: str | None
+    number: str
+    doc_type: str
+    citation: str | None
+    date: str
+
+
+@dataclass
+class RulesSection:
+    """ "Rules and lists", shown first: what changed on the screening lists, and the rules' dates ahead."""
+
+    changes: list[Item] = field(default_factory=list)  # list-change items, one per list and citation
+    effective: list[DatedDocument] = field(default_factory=list)  # taking effect this week
+    closing: list[DatedDocument] = field(default_factory=list)  # comment periods closing soon
+
+    def __bool__(self) -> bool:
+        return bool(self.changes or self.effective or self.closing)
+
+
+@dataclass
 class Digest:
     reader: Reader
     day: str
@@ -98,6 +122,7 @@ class Digest:
     watch_deliveries: list[int] = field(default_factory=list)  # marked sent when this digest is
     chart_days: list[str] = field(default_factory=list)
     chart: list[ChartRow] = field(default_factory=list)
+    rules: RulesSection = field(default_factory=RulesSection)
 
 
 @dataclass(frozen=True)
@@ -112,6 +137,9 @@ class Context:
     public_url: str = ""
     entities: dict[int, list[str]] = field(default_factory=dict)
     coverage: list[tuple[str, str, int]] = field(default_factory=list)  # (day, main topic, articles)
+    list_items: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # list-change rows: their changes
+    effective: list[dict[str, Any]] = field(default_factory=list)  # documents taking effect this week
+    closing: list[dict[str, Any]] = field(default_factory=list)  # documents whose comments close soon
 
 
 def _item(row: dict[str, Any], topics: list[str], reader: Reader, context: Context) -> Item:
@@ -174,12 +202,20 @@ def _main_topic(group: StoryGroup, subscribed: list[str]) -> tuple[str, list[str
 
 def compose(reader: Reader, day: str, rows: list[dict[str, Any]], context: Context) -> Digest:
     subscribed = [t for t in TOPIC_IDS if t in reader.topics]
-    items = []
+    items, changes = [], []
     by_id = {row["id"]: row for row in rows}
     for row in rows:
         topics = [t for t in row["topics"] if t in subscribed]
         if topics:
-            items.append(_item(row, topics, reader, context))
+            # A list's changes are shown once, under "Rules and lists", not again under their topic.
+            item = _item(row, topics, reader, context)
+            if row["id"] in context.list_items:
+                item.snippet = _named(context.list_items[row["id"]])
+                # Its stored URL downloads the whole list: link to the item in the reading room instead.
+                item.url = f"{context.public_url.rstrip('/')}/articles/{item.id}" if context.public_url else None
+                changes.append(item)
+            else:
+                items.append(item)
     groups = _groups(items, context)
     by_topic: dict[str, list[StoryGroup]] = {}
     for group in groups:
@@ -187,7 +223,10 @@ def compose(reader: Reader, day: str, rows: list[dict[str, Any]], context: Conte
         by_topic.setdefault(main, []).append(group)
     sections = [_section(topic, by_topic[topic], context) for topic in subscribed if topic in by_topic]
     top = _top_stories(groups, by_id)
-    total, stories = len(items), len(groups)
+    total = len(items) + len(changes)
+    # A list change that joined no story of today's is a story of its own, as a lone article is.
+    grouped = {group.story_id for group in groups if group.story_id is not None}
+    stories = len(groups) + len({c.story_id if c.story_id else f"single-{c.id}" for c in changes} - grouped)
     if total:
         items_word = "item" if total == 1 else "items"
         stories_word = "story" if stories == 1 else "stories"
@@ -196,7 +235,40 @@ def compose(reader: Reader, day: str, rows: list[dict[str, Any]], context: Conte
         subject = f"chipwatch — {day}: nothing new"
     digest = Digest(reader, day, subject, total, stories, top, sections, *context.covers)
     digest.chart_days, digest.chart = _chart(day, context.coverage, subscribed)
+    digest.rules = RulesSection(
+        sorted(changes, key=lambda item: item.id), _dated(context.effective, "effective_on"),
+        _dated(context.closing, "comments_close_on"),
+    )  # fmt: skip
     return digest
+
+
+def _named(changes: list[dict[str, Any]], shown: int = 8) -> str:
+    """The parties a list change item is about, in both scripts, with their countries: what a compliance
+    reader scans for (the item's own text says the rest)."""
+    names = []
+    for change in changes[:shown]:
+        name = change["name"]
+        if change.get("original_name") and change["original_name"] != name:
+            name += f" ({change['original_name']})"
+        if change.get("countries"):
+            name += f" [{', '.join(change['countries'])}]"
+        names.append(("removed: " if change["kind"] == "removed" else "") + name)
+    more = f"; and {len(changes) - shown} more" if len(changes) > shown else ""
+    return "; ".join(names) + more
+
+
+def _dated(rows: list[dict[str, Any]], column: str) -> list[DatedDocument]:
+    return [
+        DatedDocument(
+            clean(row["title"]) or row["document_number"],
+            safe_url(row["url"]),
+            row["document_number"],
+            row["doc_type"] or "document",
+            row["citation"],
+            row[column],
+        )
+        for row in rows
+    ]
 
 
 def _section(topic: str, groups: list[StoryGroup], context: Context) -> TopicSection:

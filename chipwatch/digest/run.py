@@ -26,6 +26,8 @@ from storage.deliveries import has_pending, pending_for_digest, sent
 from storage.digests import begin, digest_for, earliest_in_story, finish, last_sent, new_items
 from storage.entities import entities_of
 from storage.reading import coverage_by_topic
+from storage.rule_documents import documents_dated
+from storage.screening_lists import list_change_articles
 from storage.stories import story_titles
 
 if TYPE_CHECKING:
@@ -35,6 +37,8 @@ from chipwatch.watches.delivery import deliver_due
 from chipwatch.watches.matching import batch_daily
 
 log = logging.getLogger("chipwatch.digest")
+# "Comments close soon": deadlines in the next two weeks, time enough to write one.
+COMMENTS_AHEAD_DAYS = 14
 
 
 @dataclass
@@ -78,6 +82,11 @@ def build(options: Options, db: Database, reader: Reader, day: date, covers: tup
         public_url=options.serve.public_url,
         entities=entities_of(db, [row["id"] for row in rows]) if reader.languages else {},
         coverage=coverage_by_topic(db, *week),
+        list_items=list_change_articles(db, [row["id"] for row in rows]),
+        effective=documents_dated(db, "effective_on", day.isoformat(), (day + timedelta(days=6)).isoformat()),
+        closing=documents_dated(
+            db, "comments_close_on", day.isoformat(), (day + timedelta(days=COMMENTS_AHEAD_DAYS)).isoformat()
+        ),
     )
     digest = compose(reader, day.isoformat(), rows, context)
     digest.attention = sources_needing_attention(db, options.daemon.timezone)

@@ -137,8 +137,49 @@ def format_article(article: dict[str, Any], full: bool = False, preview_chars: i
         lines.append(f"  also carried by {copy['outlet']}: {copy['url']}")
     for kind, values in article["entities"].items():
         lines.append(f"  {kind}: {', '.join(values)}")
+    lines += _document_lines(article.get("document"))
+    lines += _list_change_lines(article.get("list_changes") or [])
     text = article.get("text") or ""
     if not full and len(text) > preview_chars:
         text = text[:preview_chars] + f"… ({len(article['text']):,} characters; --full for all)"
     lines += ["", text]
     return "\n".join(lines) + "\n"
+
+
+def _document_lines(document: dict[str, Any] | None) -> list[str]:
+    """A Federal Register document's own fields: what a compliance reader checks first."""
+    if not document:
+        return []
+    head = f"{document.get('doc_type') or 'document'} {document['document_number']}"
+    if document.get("citation"):
+        head += f", {document['citation']}"
+    lines = [head]
+    dated = [
+        f"{label} {document[name]}"
+        for label, name in (
+            ("published", "publication_date"),
+            ("effective", "effective_on"),
+            ("comments close", "comments_close_on"),
+        )
+        if document.get(name)
+    ]
+    if dated:
+        lines.append("  " + "; ".join(dated))
+    if document.get("rin"):
+        lines.append(f"  RIN {document['rin']}")
+    if document.get("cfr_parts"):
+        lines.append("  amends " + ", ".join(document["cfr_parts"]))
+    if document.get("agencies"):
+        lines.append("  by " + ", ".join(document["agencies"]))
+    return lines
+
+
+def _list_change_lines(changes: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for change in changes:
+        name = change["name"] + (f" ({change['original_name']})" if change.get("original_name") else "")
+        where = ", ".join(change.get("countries") or [])
+        revised = f": {', '.join(change['fields'])}" if change["kind"] == "changed" and change.get("fields") else ""
+        lines.append(f"  {change['kind']} {change['list_code']} {change['entry_id']}: {name}"
+                     f"{' [' + where + ']' if where else ''}{revised}")  # fmt: skip
+    return lines

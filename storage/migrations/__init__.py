@@ -29,6 +29,7 @@ from storage.migrations import (
     m0014_title_only,
     m0015_entries_found,
     m0016_watches,
+    m0017_lists_and_rules,
 )
 
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
@@ -48,6 +49,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0014_title_only", m0014_title_only.migrate),
     ("0015_entries_found", m0015_entries_found.migrate),
     ("0016_watches", m0016_watches.migrate),
+    ("0017_lists_and_rules", m0017_lists_and_rules.migrate),
 ]
 
 
