@@ -39,7 +39,10 @@ def test_a_utf8_file_with_a_bom_and_a_header_in_any_order():
     data = "\ufeffID,Country,Name\n7,cn,Lanting Micro\n8,,Qingshan Computing\n".encode()
     read = parse_counterparties(data)
     assert read.encoding == "utf-8" and read.problems == []
-    assert read.parties == [Counterparty(2, "Lanting Micro", "CN", "7"), Counterparty(3, "Qingshan Computing", None, "8")]
+    assert read.parties == [
+        Counterparty(2, "Lanting Micro", "CN", "7"),
+        Counterparty(3, "Qingshan Computing", None, "8"),
+    ]
 
 
 def test_a_gbk_file_from_a_chinese_spreadsheet_without_a_header():
