@@ -11,7 +11,9 @@ import sqlite_utils
 from storage.database import transaction
 
 # The fields that define a watch (the rest is bookkeeping).
-DEFINITION = ("query", "topic", "entity", "lang", "source", "min_relevance", "emails", "webhooks", "every")
+DEFINITION = (
+    "query", "topic", "entity", "lang", "source", "min_relevance", "emails", "webhooks", "every", "counterparties",
+)  # fmt: skip
 
 
 def save_watch(db: sqlite_utils.Database, name: str, definition: dict[str, Any], origin: str, now: str) -> str:

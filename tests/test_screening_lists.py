@@ -285,3 +285,30 @@ def test_screen_refuses_an_empty_database_and_an_empty_file(tmp_path):
     empty.write_bytes(b"\xef\xbb\xbf\n")
     db_result = run_chipwatch("--db", str(tmp_path / "none.db"), "screen", str(empty))
     assert db_result.returncode != 0 and b"Traceback" not in db_result.stderr
+
+
+def test_a_watch_with_a_counterparty_file_matches_only_list_changes_naming_one_of_them(fresh_mirror, tmp_path):
+    sources = write_sources(tmp_path / "s.toml", list_source(fresh_mirror.base_url))
+    db = tmp_path / "c.db"
+    ours = tmp_path / "ours.csv"
+    ours.write_text("name,country\n星河半導體設備有限公司,CN\nAcme Widgets Inc.,US\n", encoding="utf-8")
+    strangers = tmp_path / "strangers.csv"
+    strangers.write_text("name\nAcme Widgets Inc.\n", encoding="utf-8")
+    for name, path in (("ours", ours), ("strangers", strangers)):
+        added = run_chipwatch("--db", str(db), "watch", "add", name, "--counterparties", str(path))
+        assert added.returncode == 0, added.stderr
+    missing = run_chipwatch("--db", str(db), "watch", "add", "gone", "--counterparties", str(tmp_path / "no.csv"))
+    assert missing.returncode != 0 and b"Traceback" not in missing.stderr
+    for version in (1, 2):
+        fresh_mirror.list_version = version
+        assert crawl(db, sources).returncode == 0
+    matched = query(
+        db,
+        "SELECT w.name, a.title FROM watch_matches m JOIN watches w ON w.id = m.watch_id "
+        "JOIN articles a ON a.id = m.article_id",
+    )
+    assert len(matched) == 1
+    name, title = matched[0]
+    assert name == "ours" and title.startswith("Entity List: 3 entries added")  # not the revision of another
+    listed = json.loads(run_chipwatch("--db", str(db), "watch", "list", "--format", "json").stdout)
+    assert {w["name"]: w["counterparties"] for w in listed}["ours"] == str(ours.resolve())

@@ -57,6 +57,12 @@ def watch() -> None:
     help="Only articles stored from now on (by default the first run "
     "also reports what is already stored, the newest listed and the rest counted).",
 )
+@click.option(
+    "--counterparties",
+    type=click.Path(dir_okay=False, exists=True),
+    help="A CSV of your counterparties (as `chipwatch screen` reads it): match only screening-list changes "
+    "whose new or revised entries match one of them.",
+)
 @click.option("--replace", is_flag=True, help="Change an existing watch (its matches are kept).")
 @with_storage(readonly=False)
 def watch_add(
@@ -69,6 +75,7 @@ def watch_add(
     every: str,
     from_now: bool,
     replace: bool,
+    counterparties: str | None,
     **filters: Any,
 ) -> None:
     """Save a search as a watch. Creates the database if there is none yet.
@@ -78,13 +85,16 @@ def watch_add(
       chipwatch watch add eccn-3a090 3A090 --email compliance@example.com
       chipwatch watch add samr --entity agency:samr --every day --email analyst@example.com
       chipwatch watch add nvidia-zh 英伟达 --lang zh --webhook https://chat.example.org/hooks/abc
+      chipwatch watch add our-parties --counterparties customers.csv --email compliance@example.com
     """
     from chipwatch.watches.definition import WatchSpec, check_watch, request_for
     from pipeline.dates import utc_now_iso
     from storage.search import search
     from storage.watches import get_watch, newest_article_id, save_watch, start_after
 
-    spec = check_watch(WatchSpec(name, query, emails=emails, webhooks=webhooks, every=every, **filters))
+    spec = check_watch(
+        WatchSpec(name, query, emails=emails, webhooks=webhooks, every=every, counterparties=counterparties, **filters)
+    )
     if any(other.name == spec.name for other in options.watch):
         raise QueryError(
             f"watch {spec.name!r} is defined in {options.config_file} ([[watch]]), which wins: change it there"
@@ -173,6 +183,10 @@ def watch_test(options: Options, db: Database, name: str, fmt: str) -> None:
     row = _known(db, name, options)
     spec = spec_from_row(row)
     found = sorted(search(db, request_for(spec, row["matched_through"], newest_article_id(db))), key=lambda a: a["id"])
+    if spec.counterparties:
+        from chipwatch.watches.matching import touching_counterparties
+
+        found = touching_counterparties(db, spec.counterparties, found)
     body = payload(options, spec.name, found)
     readers = {reader.address for reader in options.digest.readers}
     targets = targets_of(spec, readers)

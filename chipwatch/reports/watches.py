@@ -16,6 +16,7 @@ def watch_record(row: dict[str, Any]) -> dict[str, Any]:
         "emails": row["emails"],
         "webhooks": row["webhooks"],
         "every": row["every"],
+        "counterparties": row.get("counterparties"),
         "defined_in": "config" if row["origin"] == "config" else "command",
         "matches": row["matches"],
         "pending": row["pending"],
@@ -27,6 +28,8 @@ def watch_record(row: dict[str, Any]) -> dict[str, Any]:
 def describe(record: dict[str, Any]) -> str:
     parts = [repr(record["query"])] if record["query"] else []
     parts += [f"--{key.replace('_', '-')} {record[key]}" for key in FILTERS if record[key] is not None]
+    if record.get("counterparties"):
+        parts.append(f"--counterparties {record['counterparties']}")
     return " ".join(parts)
 
 

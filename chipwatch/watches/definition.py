@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 import urllib.parse
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chipwatch.errors import QueryError
+from chipwatch.errors import ChipwatchError, QueryError
+from chipwatch.lists.counterparties import read_counterparties
 from chipwatch.queries import search_request
 
 if TYPE_CHECKING:
@@ -31,6 +33,9 @@ class WatchSpec:
     emails: tuple[str, ...] = field(default=())
     webhooks: tuple[str, ...] = field(default=())
     every: str = "run"  # run: right after each crawl that finds something; day: in the daily digest
+    # A CSV of the team's counterparties (as `chipwatch screen` reads it): the watch then matches only
+    # screening-list changes whose new or revised entries match one of them.
+    counterparties: str | None = None
 
     def definition(self) -> dict[str, Any]:
         """The stored columns (everything but the name)."""
@@ -54,7 +59,14 @@ def check_watch(spec: WatchSpec) -> WatchSpec:
     if spec.every not in EVERY:
         raise QueryError(f"{where}: --every is run or day, not {spec.every!r}")
     query = (spec.query or "").strip() or None
-    if query is None and not any(spec.filters().values()):
+    counterparties = None
+    if spec.counterparties:
+        counterparties = str(Path(spec.counterparties).expanduser().resolve())
+        try:
+            read_counterparties(Path(counterparties))
+        except ChipwatchError as error:
+            raise QueryError(f"{where}: counterparties: {error}") from None
+    if query is None and not any(spec.filters().values()) and counterparties is None:
         raise QueryError(f"{where}: give words to search for, or at least one filter (--topic, --entity, --lang ...)")
     try:
         search_request(query, None, **spec.filters())
@@ -87,6 +99,7 @@ def check_watch(spec: WatchSpec) -> WatchSpec:
         tuple(emails),
         tuple(webhooks),
         spec.every,
+        counterparties,
     )
 
 
@@ -127,6 +140,7 @@ def spec_from_row(row: dict[str, Any]) -> WatchSpec:
         emails=tuple(row["emails"]),
         webhooks=tuple(row["webhooks"]),
         every=row["every"],
+        counterparties=row.get("counterparties"),
     )
 
 
@@ -134,11 +148,11 @@ def spec_from_table(entry: Any, where: str) -> WatchSpec:
     """A [[watch]] table of the config file, checked like `watch add`; errors name the table."""
     if not isinstance(entry, dict):
         raise QueryError(f"{where}: must be a table")
-    known = {"name", "query", *FILTERS, "emails", "webhooks", "every"}
+    known = {"name", "query", *FILTERS, "emails", "webhooks", "every", "counterparties"}
     unknown = set(entry) - known
     if unknown:
         raise QueryError(f"{where}: unknown field {sorted(unknown)[0]!r} (known: {', '.join(sorted(known))})")
-    for key in ("name", "query", "topic", "entity", "lang", "source", "every"):
+    for key in ("name", "query", "topic", "entity", "lang", "source", "every", "counterparties"):
         if key in entry and not isinstance(entry[key], str):
             raise QueryError(f"{where}: field {key!r}: a string")
     for key in ("emails", "webhooks"):
@@ -168,6 +182,7 @@ def spec_from_table(entry: Any, where: str) -> WatchSpec:
                 emails=entry.get("emails", ()),
                 webhooks=entry.get("webhooks", ()),
                 every=entry.get("every", "run"),
+                counterparties=entry.get("counterparties"),
             )
         )
     except QueryError as error:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chipwatch.config import Options
-from chipwatch.errors import QueryError
+from chipwatch.errors import ChipwatchError, QueryError
 from chipwatch.watches.definition import request_for, spec_from_row
 from chipwatch.watches.messages import payload
 from storage.database import transaction
@@ -86,6 +86,13 @@ def match_new(options: Options, db: Database, now: str) -> list[Matched]:
             # A stored watch the parser no longer takes (a topic renamed): said, and it waits to be fixed.
             log.error("watch %s not matched: %s", spec.name, error)
             continue
+        if spec.counterparties:
+            try:
+                found = touching_counterparties(db, spec.counterparties, found)
+            except ChipwatchError as error:
+                # The file went missing or broke: said, and the watch waits (its mark stays) to be fixed.
+                log.error("watch %s not matched: counterparties: %s", spec.name, error)
+                continue
         found.sort(key=lambda article: article["id"])
         with transaction(db) as conn:
             added = record_matches(conn, row["id"], row["matched_through"], through, [a["id"] for a in found], now)
@@ -97,6 +104,35 @@ def match_new(options: Options, db: Database, now: str) -> list[Matched]:
                 messages = make_message(conn, options, row["id"], spec, [a for a in found if a["id"] in wanted], now)
         results.append(Matched(spec.name, len(added), messages))
     return results
+
+
+def touching_counterparties(db: Database, path: str, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The found articles that are screening-list changes adding or revising an entry that matches one of
+    the counterparties in the file (a removal from a list is no warning about anyone)."""
+    from pathlib import Path
+
+    from chipwatch.lists.counterparties import read_counterparties
+    from chipwatch.lists.screen import Screener
+    from storage.screening_lists import changes_of, list_change_articles
+
+    changed = list_change_articles(db, [article["id"] for article in found])
+    if not changed:
+        return []
+    parties = read_counterparties(Path(path)).parties
+    kept = []
+    for article in found:
+        if article["id"] not in changed:
+            continue
+        entries = [
+            {"id": c["entry_id"], "name": c["name"], "alt_names": c["alt_names"], "original_name": c["original_name"],
+             "countries": c["countries"], "list_code": c["list_code"], "list_name": c["list_name"],
+             "citation": c["citation"], "source": c["source"]}
+            for c in changes_of(db, article["id"]) if c["kind"] != "removed"
+        ]  # fmt: skip
+        screener = Screener(entries)
+        if entries and any(screener.screen(party) for party in parties):
+            kept.append(article)
+    return kept
 
 
 def targets_of(spec: WatchSpec, readers: Collection[str] = ()) -> list[tuple[str, str]]:

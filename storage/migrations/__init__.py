@@ -30,6 +30,7 @@ from storage.migrations import (
     m0015_entries_found,
     m0016_watches,
     m0017_lists_and_rules,
+    m0018_watch_counterparties,
 )
 
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
@@ -50,6 +51,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0015_entries_found", m0015_entries_found.migrate),
     ("0016_watches", m0016_watches.migrate),
     ("0017_lists_and_rules", m0017_lists_and_rules.migrate),
+    ("0018_watch_counterparties", m0018_watch_counterparties.migrate),
 ]
 
 
