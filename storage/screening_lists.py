@@ -119,26 +119,21 @@ def list_changes(
     sql += " ORDER BY observed_at DESC, id DESC"
     if limit:
         sql += f" LIMIT {int(limit)}"
-    rows = []
-    for values in db.execute(sql, params):
-        row = dict(zip(CHANGE_COLUMNS, values, strict=True))
-        for name in JSON_COLUMNS:
-            row[name] = json.loads(row[name])
-        rows.append(row)
-    return rows
+    return [_change(values) for values in db.execute(sql, params)]
 
 
 def changes_of(db: sqlite_utils.Database, article_id: int) -> list[dict[str, Any]]:
     rows = db.execute(
         f"SELECT {', '.join(CHANGE_COLUMNS)} FROM screening_changes WHERE article_id = ? ORDER BY id", [article_id]
     )
-    result = []
-    for values in rows:
-        row = dict(zip(CHANGE_COLUMNS, values, strict=True))
-        for name in JSON_COLUMNS:
-            row[name] = json.loads(row[name])
-        result.append(row)
-    return result
+    return [_change(values) for values in rows]
+
+
+def _change(values: Iterable[Any]) -> dict[str, Any]:
+    row = dict(zip(CHANGE_COLUMNS, values, strict=True))
+    for name in JSON_COLUMNS:
+        row[name] = json.loads(row[name])
+    return row
 
 
 def entry_counts(db: sqlite_utils.Database) -> dict[str, int]:
