@@ -1,17 +1,17 @@
 """Rules as structured documents and list changes in the digest: Federal Register fields kept (demo and a
-real API response), `show` printing them, `search --doc-type/--effective-since`, and "Rules and lists"
-first in the digest with what takes effect this week and whose comments close soon."""
+real API response), `show` printing them, `search --doc-type/--effective-since`, and the digest's "Rules and
+lists": what takes effect this week and whose comments close soon (list changes there: test_screening_lists)."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 import pytest
 
 from chipwatch.config import Reader, load_options
 from spiders.federal_register_parser import document_fields
-from tests.helpers import crawl, query, real_fixture, run_chipwatch, write_sources
+from tests.helpers import query, real_fixture, run_chipwatch
 
 
 def h200_rule(db) -> int:
@@ -105,38 +105,3 @@ def test_the_digest_says_what_takes_effect_this_week_and_whose_comments_close_so
         )
     assert [d.citation for d in digest.rules.effective] == effective
     assert [d.citation for d in digest.rules.closing] == closing
-
-
-def test_list_changes_come_first_in_the_digest_under_rules_and_lists(fresh_mirror, tmp_path):
-    from chipwatch.digest.render import render
-    from chipwatch.digest.run import build
-    from storage import opened
-
-    db = tmp_path / "c.db"
-    sources = write_sources(
-        tmp_path / "s.toml",
-        {"name": "csl", "kind": "screening-list", "url": fresh_mirror.base_url + "/lists/consolidated.json"},
-    )
-    for version in (1, 2):
-        fresh_mirror.list_version = version
-        assert crawl(db, sources).returncode == 0
-    now = datetime.now(UTC)
-    covers = (
-        (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        (now + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    )
-    options = options_for(db, tmp_path)
-    reader = Reader("compliance@example.org", "Compliance")
-    with opened(db, readonly=True) as handle:
-        digest = build(options, handle, reader, now.date(), covers)
-    titles = [item.title for item in digest.rules.changes]
-    assert any(t.startswith("Entity List: 3 entries added") for t in titles) and len(titles) == 2
-    in_sections = {item.id for s in digest.sections for g in s.stories for item in g.items}
-    assert not in_sections & {item.id for item in digest.rules.changes}  # shown once
-    assert digest.items == len(titles) + len(in_sections)
-    html, text = render(digest, options.digest)
-    assert "Rules and lists" in text and "Rules and lists" in html
-    first = min(text.index(marker) for marker in ("== Rules and lists ==",))
-    assert all(first < text.index(f"== {s.label} ==") for s in digest.sections)
-    assert "Xinghe Semiconductor Equipment Co., Ltd. (星河半导体设备股份有限公司) [CN]" in text  # names each party
-    assert "chipwatch-changes" not in text  # no link that downloads the whole list

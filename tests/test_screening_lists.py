@@ -214,6 +214,31 @@ def test_crawls_of_every_demo_version_record_each_change_once(fresh_mirror, tmp_
         assert query(db, "SELECT count(*) FROM articles WHERE source = 'csl'")[0][0] == len(items)
 
 
+@pytest.fixture(scope="module")
+def crawled_lists(network, tmp_path_factory):
+    """Versions 1, 2 and 3 crawled into one database, with two counterparty watches added first."""
+    from demo.server import MirrorServer
+
+    server = MirrorServer("127.0.0.1", 0, network).start_background()
+    tmp = tmp_path_factory.mktemp("lists")
+    db = tmp / "c.db"
+    sources = write_sources(tmp / "s.toml", list_source(server.base_url))
+    ours = tmp / "ours.csv"
+    ours.write_text("name,country\n星河半導體設備有限公司,CN\nAcme Widgets Inc.,US\n", encoding="utf-8")
+    strangers = tmp / "strangers.csv"
+    strangers.write_text("name\nAcme Widgets Inc.\n", encoding="utf-8")
+    try:
+        for name, path in (("ours", ours), ("strangers", strangers)):
+            added = run_chipwatch("--db", str(db), "watch", "add", name, "--counterparties", str(path))
+            assert added.returncode == 0, added.stderr
+        for version in (1, 2, 3):
+            server.list_version = version
+            assert crawl(db, sources).returncode == 0
+    finally:
+        server.stop()
+    return db, tmp
+
+
 def test_the_csv_shape_is_a_source_too(fresh_mirror, tmp_path):
     sources = write_sources(tmp_path / "s.toml", list_source(fresh_mirror.base_url, "/lists/consolidated.csv"))
     db = tmp_path / "c.db"
@@ -224,13 +249,8 @@ def test_the_csv_shape_is_a_source_too(fresh_mirror, tmp_path):
     assert stored_changes(db) == expected(2)
 
 
-def test_lists_changes_and_screen_on_the_crawled_lists(fresh_mirror, tmp_path):
-    sources = write_sources(tmp_path / "s.toml", list_source(fresh_mirror.base_url))
-    db = tmp_path / "c.db"
-    for version in (1, 2, 3):
-        fresh_mirror.list_version = version
-        assert crawl(db, sources).returncode == 0
-
+def test_lists_changes_and_screen_on_the_crawled_lists(crawled_lists, tmp_path):
+    db, _ = crawled_lists
     result = run_chipwatch("--db", str(db), "lists", "changes", "--format", "json")
     assert result.returncode == 0, result.stderr
     records = json.loads(result.stdout)
@@ -287,21 +307,10 @@ def test_screen_refuses_an_empty_database_and_an_empty_file(tmp_path):
     assert db_result.returncode != 0 and b"Traceback" not in db_result.stderr
 
 
-def test_a_watch_with_a_counterparty_file_matches_only_list_changes_naming_one_of_them(fresh_mirror, tmp_path):
-    sources = write_sources(tmp_path / "s.toml", list_source(fresh_mirror.base_url))
-    db = tmp_path / "c.db"
-    ours = tmp_path / "ours.csv"
-    ours.write_text("name,country\n星河半導體設備有限公司,CN\nAcme Widgets Inc.,US\n", encoding="utf-8")
-    strangers = tmp_path / "strangers.csv"
-    strangers.write_text("name\nAcme Widgets Inc.\n", encoding="utf-8")
-    for name, path in (("ours", ours), ("strangers", strangers)):
-        added = run_chipwatch("--db", str(db), "watch", "add", name, "--counterparties", str(path))
-        assert added.returncode == 0, added.stderr
+def test_a_watch_with_a_counterparty_file_matches_only_list_changes_naming_one_of_them(crawled_lists, tmp_path):
+    db, directory = crawled_lists
     missing = run_chipwatch("--db", str(db), "watch", "add", "gone", "--counterparties", str(tmp_path / "no.csv"))
     assert missing.returncode != 0 and b"Traceback" not in missing.stderr
-    for version in (1, 2):
-        fresh_mirror.list_version = version
-        assert crawl(db, sources).returncode == 0
     matched = query(
         db,
         "SELECT w.name, a.title FROM watch_matches m JOIN watches w ON w.id = m.watch_id "
@@ -311,4 +320,41 @@ def test_a_watch_with_a_counterparty_file_matches_only_list_changes_naming_one_o
     name, title = matched[0]
     assert name == "ours" and title.startswith("Entity List: 3 entries added")  # not the revision of another
     listed = json.loads(run_chipwatch("--db", str(db), "watch", "list", "--format", "json").stdout)
-    assert {w["name"]: w["counterparties"] for w in listed}["ours"] == str(ours.resolve())
+    assert {w["name"]: w["counterparties"] for w in listed} == {
+        "ours": str((directory / "ours.csv").resolve()),
+        "strangers": str((directory / "strangers.csv").resolve()),
+    }
+
+
+def test_list_changes_come_first_in_the_digest_under_rules_and_lists(crawled_lists, tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from chipwatch.config import Reader, load_options
+    from chipwatch.digest.render import render
+    from chipwatch.digest.run import build
+    from storage import opened
+
+    db, _ = crawled_lists
+    now = datetime.now(UTC)
+    covers = (
+        (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        (now + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+    options = load_options(
+        env={"CHIPWATCH_DB": str(db), "CHIPWATCH_DAEMON_TIMEZONE": "UTC", "CHIPWATCH_DIGEST_OUTBOX": str(tmp_path)}
+    )
+    with opened(db, readonly=True) as handle:
+        digest = build(options, handle, Reader("compliance@example.org", "Compliance"), now.date(), covers)
+    titles = [item.title for item in digest.rules.changes]
+    # Version 2: three added and one revised on the Entity List; version 3: one removed, one MEU addition.
+    assert len(titles) == 4 and any(t.startswith("Entity List: 3 entries added") for t in titles)
+    in_sections = {item.id for s in digest.sections for g in s.stories for item in g.items}
+    assert not in_sections & {item.id for item in digest.rules.changes}  # shown once
+    assert digest.items == len(titles) + len(in_sections)
+    html, text = render(digest, options.digest)
+    assert "Rules and lists" in html
+    first = text.index("== Rules and lists ==")
+    assert all(first < text.index(f"== {s.label} ==") for s in digest.sections)
+    assert "Xinghe Semiconductor Equipment Co., Ltd. (星河半导体设备股份有限公司) [CN]" in text  # names each party
+    assert "removed: Volkhov Precision Instruments JSC [RU]" in text
+    assert "chipwatch-changes" not in text  # no link that downloads the whole list
