@@ -235,6 +235,10 @@ def learn_site_name(db: Database, item: ArticleItem) -> ArticleItem:
 
 def find_duplicate(db: Database, item: ArticleItem) -> ArticleItem:
     """The stored article this page copies (the same text, or a syndicated version with small edits)."""
+    if item.list_changes:
+        # A list's changes are never a copy, even when their text repeats an earlier item's (an entry taken
+        # off, put back and taken off again): stored as a copy, the changes would never reach the snapshot.
+        return item
     canonical = item.canonical_url or item.url
     if item.content_hash:
         item.duplicate_of = find_by_content_hash(db, item.content_hash, canonical)

@@ -63,8 +63,9 @@ class ScreeningListSpider(SourceSpider):
         if changes and changes[0].kind != "listed":
             # Not kept after news: the next run reads the file again, finds any change whose item was not
             # stored, and keeps them once it finds nothing. (A first reading keeps them: it reports nothing,
-            # and a snapshot lost with its run is taken again when the list next changes.)
-            self._validators = None
+            # and a snapshot lost with its run is taken again when the list next changes.) Cleared, not
+            # just left unsaved: the validators stored before would answer 304 to a list put back as it was.
+            self._validators = (None, None)
         self.listed_count = len(parsed.entries)
         fetched_at = utc_now_iso()
         for group in group_changes(changes):

@@ -2,7 +2,9 @@
 
 The snapshot moves only by applying changes, in the same transaction that records them: a reading cut off
 halfway (a crash, a dropped item) leaves the snapshot where its last recorded change put it, and the next
-reading finds exactly the changes still unrecorded. A change recorded twice is one row (change_key).
+reading finds exactly the changes still unrecorded. A change the snapshot already shows is not applied or
+recorded again (an item stored twice); the same change made again later (an entry taken off a second time)
+is a row of its own.
 """
 
 from __future__ import annotations
@@ -33,6 +35,22 @@ def apply_changes(
         for change in changes:
             entry = change["entry"]
             code, entry_id = change["list_code"], change["entry_id"]
+            held = conn.execute(
+                "SELECT fingerprint FROM screening_entries WHERE source = ? AND list_code = ? AND entry_id = ?",
+                [source, code, entry_id],
+            ).fetchone()
+            if (
+                (held is None)
+                if change["kind"] == "removed"
+                else (held is not None and held[0] == change["fingerprint"])
+            ):
+                continue  # the snapshot shows it already: applied by an earlier try of the same reading
+            # The same change can happen again (an entry taken off, put back, taken off again): each time is
+            # a row of its own, told apart by how many changes the entry had before.
+            (earlier,) = conn.execute(
+                "SELECT count(*) FROM screening_changes WHERE source = ? AND list_code = ? AND entry_id = ?",
+                [source, code, entry_id],
+            ).fetchone()
             if change["kind"] == "removed":
                 conn.execute(
                     "DELETE FROM screening_entries WHERE source = ? AND list_code = ? AND entry_id = ?",
@@ -67,7 +85,8 @@ def apply_changes(
                 "list_name, entry_id, previous_id, name, original_name, alt_names, countries, addresses, citation, "
                 f"start_date, fields, before, observed_at) VALUES ({', '.join('?' * 18)})",
                 [
-                    source, change["change_key"], article_id, change["kind"], code, change["list_name"], entry_id,
+                    source, f"{change['change_key']}|{earlier}", article_id, change["kind"], code,
+                    change["list_name"], entry_id,
                     change.get("previous_id"), change["name"], change.get("original_name"),
                     *(json.dumps(change.get(name) or ([] if name != "before" else {}), ensure_ascii=False)
                       for name in ("alt_names", "countries", "addresses")),

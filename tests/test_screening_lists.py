@@ -358,3 +358,19 @@ def test_list_changes_come_first_in_the_digest_under_rules_and_lists(crawled_lis
     assert "Xinghe Semiconductor Equipment Co., Ltd. (星河半导体设备股份有限公司) [CN]" in text  # names each party
     assert "removed: Volkhov Precision Instruments JSC [RU]" in text
     assert "chipwatch-changes" not in text  # no link that downloads the whole list
+
+
+def test_an_entry_taken_off_put_back_and_taken_off_again_is_reported_each_time(fresh_mirror, tmp_path):
+    """The third item repeats the first one's text word for word: it is still news, not a copy of it."""
+    everyone = demo_lists.entries_of(1)
+    without = [e for e in everyone if e["id"] != "demo-el-0004"]
+    sources = write_sources(tmp_path / "s.toml", list_source(fresh_mirror.base_url, "/custom/list.json"))
+    db = tmp_path / "c.db"
+    for entries in (everyone, without, everyone, without):
+        body = json.dumps({"total": len(entries), "sources_used": [], "results": entries}).encode()
+        fresh_mirror.add_route("/custom/list.json", body, "application/json")
+        assert crawl(db, sources).returncode == 0
+    kinds = [kind for (kind,) in query(db, "SELECT kind FROM screening_changes ORDER BY id")]
+    assert kinds == ["removed", "added", "removed"]
+    assert query(db, "SELECT count(*) FROM screening_changes WHERE article_id IS NULL")[0][0] == 0
+    assert ("EL", "demo-el-0004") not in set(query(db, "SELECT list_code, entry_id FROM screening_entries"))
