@@ -13,7 +13,7 @@ import json
 import os
 import socket
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import redis
 from scrapy.exceptions import IgnoreRequest
@@ -61,6 +61,9 @@ class SharedSiteConcurrencyMiddleware:
     """At most CONCURRENT_REQUESTS_PER_DOMAIN requests in flight to one host across the whole cluster."""
 
     _tokens = itertools.count()
+    # Places this process gave back while Redis was away, given back again as soon as it answers: left to
+    # their deadline (a download's timeout), one lost release would hold a site's place for every worker.
+    _unreleased: ClassVar[list[tuple[str, str]]] = []
 
     def __init__(self, crawl: Any, server: redis.Redis, keys: Keys, limit: int, hold_seconds: float) -> None:
         self.crawl = crawl
@@ -90,6 +93,7 @@ class SharedSiteConcurrencyMiddleware:
         slots, pause = self.keys.site_slots(host), self.keys.site_pause(host)
         while True:
             try:
+                self._give_back_unreleased()
                 answer = int(self.server.eval(_TAKE_PLACE, 2, slots, pause, self.limit, token, self.hold_ms))
             except OUTAGE:  # Redis restarting: the request waits for it, it does not fail
                 answer = -500
@@ -110,8 +114,15 @@ class SharedSiteConcurrencyMiddleware:
     def _release(self, request: Request) -> None:
         held = request.meta.pop(SITE_SLOT, None)
         if held is not None:
-            with contextlib.suppress(*OUTAGE):  # the place frees itself at its deadline
-                self.server.zrem(held[0], held[1])
+            self._unreleased.append(held)
+        with contextlib.suppress(*OUTAGE):  # kept, and given back on the next request
+            self._give_back_unreleased()
+
+    def _give_back_unreleased(self) -> None:
+        while self._unreleased:
+            slots, token = self._unreleased[-1]
+            self.server.zrem(slots, token)
+            self._unreleased.pop()
 
 
 class SharedPoliteRetryMiddleware(PoliteRetryMiddleware):

@@ -72,7 +72,7 @@ return #ARGV
 """
 
 
-def _through_outage(action: Any) -> Any:
+def through_outage(action: Any) -> Any:
     """action(), tried again while Redis restarts (up to OUTAGE_WAIT): a request being queued is never
     dropped because Redis was away for a moment. It blocks the worker's loop meanwhile, as nothing else
     could go on without Redis anyway."""
@@ -192,7 +192,7 @@ class ClusterScheduler(Scheduler):
         self.crawler.chipwatch_held = held
 
     def enqueue_request(self, request: Request) -> bool:
-        return bool(_through_outage(lambda: self._enqueue(request)))
+        return bool(through_outage(lambda: self._enqueue(request)))
 
     def next_request(self) -> Request | None:
         try:

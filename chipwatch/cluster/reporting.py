@@ -18,7 +18,7 @@ from scrapy.exceptions import NotConfigured
 
 from chipwatch.cluster import stream
 from chipwatch.cluster.connection import Keys
-from chipwatch.cluster.queue import LEASE, _through_outage, settle
+from chipwatch.cluster.queue import LEASE, OUTAGE, settle, through_outage
 from chipwatch.cluster.stored import SharedIndex
 from chipwatch.crawl.recorder import run_end
 from chipwatch.crawl.runbook import RunEnd
@@ -70,9 +70,22 @@ class WorkerCrawl:
 
     def _settle(self, crawler: Crawler, lease: str, pipe: Any) -> None:
         # Settling twice (an errback reached through both paths) only removes what is already gone.
+        self._forget(crawler, lease)
+        if pipe is not None:
+            settle(self.server, lease, pipe)
+        else:
+            through_outage(lambda: settle(self.server, lease))
+
+    def abandon(self, crawler: Crawler, lease: str | None) -> None:
+        """A request whose callback Redis's outage broke off: never settled, and no longer renewed, so that
+        it comes back to the queue at its deadline and its document is read again (what it already queued
+        is filtered as seen)."""
+        if lease:
+            self._forget(crawler, lease)
+
+    def _forget(self, crawler: Crawler, lease: str) -> None:
         self.items.pop(lease, None)
         self.handled.discard(lease)
-        settle(self.server, lease, pipe)
         held = getattr(crawler, "chipwatch_held", None)
         if held is not None:
             held.discard(lease)
@@ -85,7 +98,7 @@ class WorkerCrawl:
                 settle(self.server, lease, pipe)
             pipe.execute()
 
-        _through_outage(attempt)  # Redis restarting: the result waits for it rather than being lost
+        through_outage(attempt)  # Redis restarting: the result waits for it rather than being lost
         self.item_sent(crawler, lease)
 
 
@@ -118,7 +131,13 @@ class LeaseMiddleware:
                     output.page_urls = sorted({response.url, output.url, *named[:1]})
                     self.crawl.item_made(lease)
                 yield output
-        finally:
+        except OUTAGE:
+            self.crawl.abandon(self.crawler, lease)
+            raise
+        except BaseException:
+            self.crawl.callback_done(self.crawler, lease)  # a broken page: reported, and done with
+            raise
+        else:
             self.crawl.callback_done(self.crawler, lease)
 
 
@@ -177,16 +196,20 @@ class ClusterReporter:
         return reporter
 
     def _count(self, name: str, by: int = 1) -> None:
-        self.crawl.server.hincrby(self.crawl.keys.counts(self.crawl.run_id), name, by)
+        through_outage(lambda: self.crawl.server.hincrby(self.crawl.keys.counts(self.crawl.run_id), name, by))
 
     def response_received(self, response: Response, request: Request, spider: Spider) -> None:
         if request.meta.get("dont_obey_robotstxt"):  # robots.txt itself is not a page
             return
         self.crawl.pages += 1
-        pipe = self.crawl.server.pipeline()
-        pipe.hincrby(self.crawl.keys.counts(self.crawl.run_id), "pages_fetched", 1)
-        pipe.hincrby(self.crawl.keys.pages_by_worker(self.crawl.run_id), self.crawl.worker, 1)
-        pipe.execute()
+
+        def count() -> None:
+            pipe = self.crawl.server.pipeline()
+            pipe.hincrby(self.crawl.keys.counts(self.crawl.run_id), "pages_fetched", 1)
+            pipe.hincrby(self.crawl.keys.pages_by_worker(self.crawl.run_id), self.crawl.worker, 1)
+            pipe.execute()
+
+        through_outage(count)
 
     def entries_listed(self, source: str, count: int) -> None:
         self._count("entries_found", count)

@@ -15,6 +15,7 @@ import redis
 from sqlite_utils import Database
 
 from chipwatch.cluster.connection import Keys
+from chipwatch.cluster.queue import through_outage
 from storage.articles import stored_pages
 from storage.site_names import all_learned_site_names
 
@@ -57,7 +58,9 @@ def share_site_names(server: redis.Redis, keys: Keys, db: Database) -> None:
 
 
 class SharedIndex:
-    """A worker's questions: is this page stored, which names has this site."""
+    """A worker's questions: is this page stored, which names has this site. Asked while a document is
+    parsed: a Redis restarting makes the question wait (through_outage), never the parse fail half-way,
+    which would leave the rest of the document's links unread."""
 
     def __init__(self, server: redis.Redis, keys: Keys) -> None:
         self.server = server
@@ -65,12 +68,12 @@ class SharedIndex:
         self._names = lru_cache(maxsize=4096)(self._site_names)
 
     def stored_since(self, url: str) -> str | None:
-        value = self.server.hget(self.keys.stored, url)
+        value = through_outage(lambda: self.server.hget(self.keys.stored, url))
         return value.decode("utf-8") if isinstance(value, bytes) else value
 
     def site_names(self, host: str) -> set[str]:
         return self._names(host)
 
     def _site_names(self, host: str) -> set[str]:
-        value = self.server.hget(self.keys.site_names, host)
+        value = through_outage(lambda: self.server.hget(self.keys.site_names, host))
         return set(json.loads(value)) if value else set()

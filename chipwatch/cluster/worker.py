@@ -22,7 +22,7 @@ from scrapy.utils.reactor import install_reactor
 from chipwatch.cluster import stream
 from chipwatch.cluster.connection import Keys, connect, process_name, scrapy_redis_params
 from chipwatch.cluster.jobs import Job, JobQueue
-from chipwatch.cluster.queue import _through_outage, renew
+from chipwatch.cluster.queue import renew, through_outage
 from chipwatch.cluster.reporting import WorkerCrawl
 from chipwatch.cluster.stored import SharedIndex
 from chipwatch.config import Options
@@ -262,7 +262,7 @@ class Worker:
                     self.jobs.finish(job.run_id, pipe)
                     pipe.execute()
 
-                _through_outage(send_end)
+                through_outage(send_end)
                 self.crawls_done += 1
                 log.info("crawl %s: %s", job.run_id, end.reason)
         except Exception as error:  # Redis gone: the lease runs out and another worker crawls it again
