@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bs4 import BeautifulSoup
-
 from pipeline.features import readable
 from pipeline.items import TopicScore
 from pipeline.linear import LinearModel, load_linear
@@ -123,6 +121,8 @@ def _plain(value: str | None) -> str:
     """Text without HTML left in it, and no longer than is useful."""
     value = (value or "")[:MAX_INPUT_CHARS]
     if "<" in value and HTML_TAG.search(value):
+        from bs4 import BeautifulSoup  # rarely needed: imported when it is, not with every crawl
+
         value = BeautifulSoup(value, "lxml").get_text(" ")
     return value
 

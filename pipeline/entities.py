@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 from pipeline.language import to_simplified
 
@@ -157,7 +158,10 @@ class Entity:
         return f"{self.kind}:{self.value}"
 
 
-def _compile() -> list[tuple[str, re.Pattern[str], Entity]]:
+@cache
+def _patterns() -> list[tuple[str, re.Pattern[str], Entity]]:
+    """Every surface form's pattern, compiled the first time entities are looked for (not on import: the
+    crawl's spiders import this module for citation_key, before its first request)."""
     patterns = []
     for kind, values in GAZETTEER.items():
         for value, surfaces in values.items():
@@ -169,14 +173,11 @@ def _compile() -> list[tuple[str, re.Pattern[str], Entity]]:
     return patterns
 
 
-PATTERNS = _compile()
-
-
 def extract_entities(title: str | None, text: str | None) -> list[Entity]:
     """The distinct entities in an article, in a stable order."""
     haystack = to_simplified(f"{title or ''}\n{text or ''}"[:20_000].lower())
     found: set[Entity] = set()
-    for literal, pattern, entity in PATTERNS:
+    for literal, pattern, entity in _patterns():
         if entity not in found and literal in haystack and pattern.search(haystack):
             found.add(entity)
     for match in PERCENT.finditer(haystack):

@@ -11,25 +11,64 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from functools import lru_cache, partial
+from functools import cached_property, lru_cache, partial
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from scrapy.exceptions import DropItem
 from sqlite_utils import Database
 
 from chipwatch.errors import ConfigError
-from pipeline import process
 from pipeline.classify import Classifier, load_classifier
 from pipeline.crawl_storage import CrawlStorage
-from pipeline.extract import ExtractedPage, extract_page
 from pipeline.items import ArticleItem
 from pipeline.signals import fetch_failed
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
+
+    from pipeline.extract import ExtractedPage
+
+
+class Warmup:
+    """The pipeline's heavy half (pipeline/process.py: trafilatura, entities, grouping, storage), imported
+    in a thread of its own while the crawl's first requests are out, instead of before they can leave:
+    a third of a second of every crawl's start-up. Every stage waits for it before its first item."""
+
+    thread: ClassVar[threading.Thread | None] = None
+    lock = threading.Lock()
+
+    @classmethod
+    def start(cls) -> None:
+        with cls.lock:
+            if cls.thread is None:
+                cls.thread = threading.Thread(target=_import_pipeline, name="chipwatch-warmup", daemon=True)
+                cls.thread.start()
+
+    @classmethod
+    def process(cls) -> ModuleType:
+        """pipeline.process, once the warm-up has imported it (imported here if it never started)."""
+        thread = cls.thread
+        if thread is not None:
+            thread.join()
+        from pipeline import process
+
+        return process
+
+
+def _import_pipeline() -> None:
+    try:
+        # bs4 first: feed parsing imports it in the crawl's own thread too, and two threads entering one
+        # package from the same module cannot deadlock.
+        import bs4  # noqa: F401
+
+        import pipeline.process  # noqa: F401
+    except Exception:  # the stage's own import raises the same error where the crawl records it
+        pass
 
 
 class DuplicateItem(DropItem):
@@ -76,6 +115,7 @@ class ExtractStage:
 
     def open_spider(self) -> None:
         ExtractStage.users += 1
+        Warmup.start()
 
     def close_spider(self) -> None:
         ExtractStage.users -= 1
@@ -84,9 +124,10 @@ class ExtractStage:
             ExtractStage.shared_pool = None
 
     async def process_item(self, item: ArticleItem) -> ArticleItem:
+        process = Warmup.process()
         try:
             if not item.page_fetched:
-                return process.from_entry(item)
+                return Warmup.process().from_entry(item)
             problems = process.apply_extraction(item, await self._extract(item))
         except process.EmptyPage as empty:
             raise DropItem(str(empty)) from None
@@ -95,6 +136,8 @@ class ExtractStage:
         return item
 
     async def _extract(self, item: ArticleItem) -> ExtractedPage:
+        from pipeline.extract import extract_page
+
         job = partial(extract_page, item.body, item.url, content_type=item.content_type, lang_hint=item.source_lang)
         if self.workers <= 1:
             return job()
@@ -119,14 +162,14 @@ class NormaliseStage:
     """Dates as UTC ISO 8601, clean whitespace, a summary and a content hash."""
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
-        return process.normalise(item)
+        return Warmup.process().normalise(item)
 
 
 class SiteNameStage(DatabaseStage):
     """Titles without the site's name, where the site's stored pages taught it (pipeline/site_names.py)."""
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
-        return process.drop_site_name(self.conn, item)
+        return Warmup.process().drop_site_name(self.conn, item)
 
 
 class DedupeStage(DatabaseStage):
@@ -142,7 +185,7 @@ class DedupeStage(DatabaseStage):
         if canonical in self.seen:
             raise DuplicateItem(f"duplicate: {canonical} was already handled in this crawl")
         self.seen.add(canonical)
-        return process.find_duplicate(self.conn, item)
+        return Warmup.process().find_duplicate(self.conn, item)
 
 
 def crawl_classifier(crawler: Crawler) -> Classifier:
@@ -180,35 +223,35 @@ class ClassifyStage:
         return cls(crawl_classifier(crawler))
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
-        return process.tag(self.classifier, item)
+        return Warmup.process().tag(self.classifier, item)
 
 
 class EntitiesStage:
     """Companies, chips, agencies, bills, people, percentages and money named in the article."""
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
-        return process.name_entities(item)
+        return Warmup.process().name_entities(item)
 
 
 class StoreStage(DatabaseStage):
     """Upsert into SQLite keyed on canonical URL (or record a copy); one transaction per item."""
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
-        return process.store(self.conn, item)
+        return Warmup.process().store(self.conn, item)
 
 
 class LearnSiteNameStage(DatabaseStage):
     """A new article's trailing title segment counted for its site; shared by enough pages, it is learned."""
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
-        return process.learn_site_name(self.conn, item)
+        return Warmup.process().learn_site_name(self.conn, item)
 
 
 class TitleOnlyStage(DatabaseStage):
     """A new full article takes in the search results stored from its headline alone, as its copies."""
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
-        return process.absorb_title_only_copies(self.conn, item)
+        return Warmup.process().absorb_title_only_copies(self.conn, item)
 
 
 class StoryStage(DatabaseStage):
@@ -216,7 +259,11 @@ class StoryStage(DatabaseStage):
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
-        self.stories = process.StoryModel.of(crawl_classifier(crawler))
+
+    @cached_property
+    def stories(self) -> Any:
+        """What grouping weighs words and entities by (process.StoryModel), from the crawl's classifier."""
+        return Warmup.process().StoryModel.of(crawl_classifier(self.crawler))
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
-        return process.group(self.conn, self.stories, item)
+        return Warmup.process().group(self.conn, self.stories, item)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from bs4 import BeautifulSoup
 from lxml import etree
 
 from chipwatch.errors import FeedError
@@ -69,6 +68,8 @@ def _plain(markup: str | None) -> str | None:
     if not markup:
         return None
     if "<" in markup:
+        from bs4 import BeautifulSoup  # imported with the first feed, not before the crawl's first request
+
         markup = BeautifulSoup(markup, "lxml").get_text(" ")
     text = " ".join(markup.split())
     return text[:MAX_SUMMARY_CHARS] or None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from scrapy.settings import default_settings
+
 from chipwatch.config import Options
 
 # The page half (what a page says: any machine can do it) ...
@@ -23,6 +25,25 @@ STORAGE_STAGES = {
     "pipeline.stages.StoryStage": 600,
 }
 ITEM_PIPELINES = {**PAGE_STAGES, **STORAGE_STAGES}
+# Scrapy parts a chipwatch crawl never uses, left out so that their modules are not imported at start-up
+# (aiohttp for remote control, tldextract for cookies, Twisted's conch for telnet: about 0.4 s a crawl).
+# Sources are http(s) only (spiders/sources.py), so neither are the S3 and FTP handlers needed.
+UNUSED_EXTENSIONS = (
+    "scrapy.extensions.telnet.TelnetConsole",
+    "scrapy.extensions.remote_control.RemoteControl",
+    "scrapy.extensions.memdebug.MemoryDebugger",
+    "scrapy.extensions.feedexport.FeedExporter",
+    "scrapy.extensions.spiderstate.SpiderState",
+)
+UNUSED_DOWNLOADER_MIDDLEWARES = (
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware",  # replaced by PoliteRetryMiddleware
+    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware",  # cookies are off
+    "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware",
+)
+
+
+def _without(base: dict[str, int], unused: tuple[str, ...]) -> dict[str, int]:
+    return {name: order for name, order in base.items() if name not in unused}
 
 
 def scrapy_settings(options: Options, *, log_level: str = "WARNING") -> dict[str, Any]:
@@ -41,8 +62,13 @@ def scrapy_settings(options: Options, *, log_level: str = "WARNING") -> dict[str
         "DOWNLOAD_WARNSIZE": 0,
         "RETRY_ENABLED": crawl.retries > 0,
         "RETRY_TIMES": crawl.retries,
+        # Left out of the base lists, not set to None: Scrapy imports every class a setting names, even one
+        # that is switched off.
+        "DOWNLOADER_MIDDLEWARES_BASE": _without(
+            default_settings.DOWNLOADER_MIDDLEWARES_BASE, UNUSED_DOWNLOADER_MIDDLEWARES
+        ),
+        "EXTENSIONS_BASE": _without(default_settings.EXTENSIONS_BASE, UNUSED_EXTENSIONS),
         "DOWNLOADER_MIDDLEWARES": {
-            "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "spiders.middlewares.PoliteRetryMiddleware": 550,
             "spiders.middlewares.OffsiteRedirectMiddleware": 560,
             "spiders.middlewares.SiteConcurrencyMiddleware": 990,
@@ -59,6 +85,7 @@ def scrapy_settings(options: Options, *, log_level: str = "WARNING") -> dict[str
         "LOG_LEVEL": log_level,
         "ITEM_PIPELINES": ITEM_PIPELINES,
         "EXTENSIONS": {"chipwatch.crawl.recorder.CrawlRunRecorder": 500},
+        "DOWNLOAD_HANDLERS": {"s3": None, "ftp": None},
         "CHIPWATCH_DB": str(options.storage.db),
         "CHIPWATCH_EXTRACT_WORKERS": crawl.extract_workers,
         "CHIPWATCH_ENTRY_RETRY_AFTER": crawl.entry_retry_after,

@@ -1,0 +1,45 @@
+"""A crawl's start-up: what it imports before its first request. Each module kept off that path is time
+every crawl (and every scheduled run of the daemon) no longer spends before it starts fetching."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.helpers import REPO, clean_env
+
+# Everything a crawl loads before its first request: the command, the spiders, and each component Scrapy
+# builds from the settings (extensions, middlewares, the item pipeline's stages, download handlers).
+PROBE = """
+import json, sys
+from scrapy.settings import Settings
+from scrapy.utils.conf import build_component_list
+from scrapy.utils.misc import load_object
+import chipwatch.cli, chipwatch.crawl.in_process
+from chipwatch.config import load_options
+from chipwatch.crawl.settings import scrapy_settings
+settings = Settings(scrapy_settings(load_options(None)))
+for name in ("EXTENSIONS", "DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES", "ITEM_PIPELINES"):
+    for path in build_component_list(settings.getwithbase(name)):
+        load_object(path)
+for scheme, path in settings.getwithbase("DOWNLOAD_HANDLERS").items():
+    if path:
+        load_object(path)
+print(json.dumps(sorted(sys.modules)))
+"""
+LATER = ("trafilatura", "bs4", "pipeline.process", "pipeline.extract", "htmldate", "justext")
+NEVER = ("aiohttp", "tldextract", "twisted.conch", "botocore", "twisted.protocols.ftp")
+
+
+def test_a_crawl_starts_fetching_before_loading_extraction_and_never_loads_what_it_does_not_use():
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE], capture_output=True, cwd=REPO, env=clean_env(), timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    loaded = set(json.loads(result.stdout))
+    assert "scrapy.core.downloader.handlers.http11" in loaded and "pipeline.stages" in loaded  # the probe works
+    early = [name for name in LATER if name in loaded]
+    assert not early, f"imported before the first request (the warm-up thread's job): {early}"
+    unused = [name for name in NEVER if any(m == name or m.startswith(name + ".") for m in loaded)]
+    assert not unused, f"imported though a crawl never uses them: {unused}"
