@@ -6,9 +6,9 @@ Used by the crawl's pipeline stages and by `chipwatch cluster`, so both group ar
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 
 import numpy
 import sqlite_utils
@@ -20,9 +20,11 @@ from pipeline.when import EARLIEST, LATEST, When
 from storage.database import transaction
 from storage.near_duplicates import candidates
 from storage.stories import (
+    ProfileRow,
     create_story,
     join_story,
     merge_stories,
+    profile_details,
     profiles_naming,
     recent_profiles,
     save_profile,
@@ -63,19 +65,61 @@ def _moment(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-@lru_cache(maxsize=50_000)
-def _parsed(keywords: str, topics: str) -> tuple[dict[str, float], list[str]]:
-    # Profiles of recent articles are read again for every new article; parse each one once.
-    return json.loads(keywords), json.loads(topics)
+class ProfileCache:
+    """Stored profiles as ArticleProfiles, built once per process: every new article is compared with the
+    few hundred around it, and each of those is compared again with the next new article. A profile is
+    read again when its key says it changed (storage/stories.py); the oldest go beyond `size`."""
+
+    def __init__(self, size: int = 50_000) -> None:
+        self.size = size
+        self._profiles: dict[int, tuple[tuple[object, ...], ArticleProfile]] = {}
+
+    def profiles(self, db: sqlite_utils.Database, rows: list[ProfileRow]) -> dict[int, ArticleProfile]:
+        found: dict[int, ArticleProfile] = {}
+        missing = []
+        where = _database_identity(db)  # one process may group in more than one database
+        for row in rows:
+            cached = self._profiles.get(row.article_id)
+            if cached is not None and cached[0] == (where, row.key, row.earliest, row.latest):
+                found[row.article_id] = cached[1]
+            else:
+                missing.append(row)
+        if missing:
+            details = profile_details(db, [row.article_id for row in missing])
+            for row in missing:
+                if row.article_id not in details:
+                    continue  # gone since it was listed
+                keywords_, topics, entities = details[row.article_id]
+                profile = ArticleProfile(
+                    entities,
+                    json.loads(keywords_),
+                    json.loads(topics),
+                    When(_moment(row.earliest), _moment(row.latest)),
+                )
+                self._remember(row.article_id, (where, row.key, row.earliest, row.latest), profile)
+                found[row.article_id] = profile
+        return found
+
+    def _remember(self, article_id: int, key: tuple[object, ...], profile: ArticleProfile) -> None:
+        self._profiles.pop(article_id, None)
+        self._profiles[article_id] = (key, profile)
+        while len(self._profiles) > self.size:
+            del self._profiles[next(iter(self._profiles))]  # dicts keep insertion order: the oldest first
 
 
-def _profile(row: dict) -> ArticleProfile:
-    keywords_, topics = _parsed(row["keywords"], row["topics"])
-    earliest, latest = row.get("earliest") or row["moment"], row.get("latest") or row["moment"]
-    return ArticleProfile(row["entities"], keywords_, topics, When(_moment(earliest), _moment(latest)))
+PROFILES = ProfileCache()
 
 
-def _candidates(db: sqlite_utils.Database, profile: ArticleProfile, entity_idf: dict[str, float]) -> list[dict]:
+def _database_identity(db: sqlite_utils.Database) -> tuple[object, ...]:
+    path = next((row[2] for row in db.execute("PRAGMA database_list") if row[1] == "main"), "")
+    try:
+        stat = os.stat(path) if path else None
+    except OSError:
+        stat = None
+    return (path, stat.st_dev, stat.st_ino) if stat is not None else (path, id(db.conn))
+
+
+def _candidates(db: sqlite_utils.Database, profile: ArticleProfile, entity_idf: dict[str, float]) -> list[ProfileRow]:
     """The stored profiles the new one could link to. A certain date looks at the certain ones around it
     and at estimated ones naming one of its rare entities (the only ones it could link to); an estimate
     looks only at those naming one of its rare entities, within its interval."""
@@ -127,9 +171,9 @@ def assign_story(
     """Link the article to coverage of the same development close to it in time: join that story (merging
     stories the article shows to be one), or start a new one."""
     profile = ArticleProfile(entities, keywords(title, text, idf), topics, when)
-    recent_rows = _candidates(db, profile, entity_idf)
-    recent = {row["article_id"]: _profile(row) for row in recent_rows if row["article_id"] != article_id}
-    story_of = {row["article_id"]: row["story_id"] for row in recent_rows}
+    rows = [row for row in _candidates(db, profile, entity_idf) if row.article_id != article_id]
+    recent = PROFILES.profiles(db, rows)
+    story_of = {row.article_id: row.story_id for row in rows}
     found = links(profile, recent, entity_idf)
     stories = _stories_to_join(profile, found, recent, story_of)
     moment_text = to_utc_iso(when.anchor)

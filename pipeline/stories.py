@@ -54,10 +54,28 @@ class ArticleProfile:
     when: When
     script: str = field(init=False)
     entity_set: frozenset[str] = field(init=False)
+    topic_set: frozenset[str] = field(init=False)
+    # The entities of each kind that tell developments apart (EXCLUSIVE_KINDS), for the kinds it names.
+    exclusive: dict[str, frozenset[str]] = field(init=False)
 
     def __post_init__(self) -> None:
         self.script = script(self.keywords)
         self.entity_set = frozenset(self.entities)
+        self.topic_set = frozenset(self.topics)
+        by_kind: dict[str, set[str]] = {}
+        for entity in self.entity_set:
+            kind = entity.split(":", 1)[0]
+            if kind in EXCLUSIVE_KINDS:
+                by_kind.setdefault(kind, set()).add(entity)
+        self.exclusive = {kind: frozenset(values) for kind, values in by_kind.items()}
+        self._total: tuple[dict[str, float], float] | None = None
+
+    def entity_total(self, idf: dict[str, float], known: dict[str, float]) -> float:
+        """The summed weight of its entities under these rarities (kept: stored profiles are compared
+        with every new article near them)."""
+        if self._total is None or self._total[0] is not idf:
+            self._total = (idf, sum(_weight(e, idf, known) for e in self.entity_set))
+        return self._total[1]
 
     @property
     def moment(self) -> datetime:
@@ -89,29 +107,51 @@ def entity_weight(key: str, idf: dict[str, float]) -> float:
     return idf.get(key, DEFAULT_IDF) * KIND_WEIGHTS.get(key.split(":", 1)[0], 1.0)
 
 
-def similarity(first: ArticleProfile, second: ArticleProfile, entity_idf: dict[str, float]) -> float:
-    """How strongly two articles look like coverage of one development."""
-    a, b = first.entity_set, second.entity_set
-    shared = a & b
-    union = sum(entity_weight(e, entity_idf) for e in a | b)
-    entity = sum(entity_weight(e, entity_idf) for e in shared) / union if union and shared else 0.0
+def similarity(
+    first: ArticleProfile,
+    second: ArticleProfile,
+    entity_idf: dict[str, float],
+    weights: dict[str, float] | None = None,
+) -> float:
+    """How strongly two articles look like coverage of one development. `weights` keeps entity weights
+    between calls (links() compares one article with hundreds)."""
+    shared = first.entity_set & second.entity_set
+    entity = 0.0
+    if shared:
+        known = weights if weights is not None else {}
+        union = first.entity_total(entity_idf, known) + second.entity_total(entity_idf, known)
+        common = sum(_weight(e, entity_idf, known) for e in shared)
+        union -= common
+        entity = common / union if union > 0 else 0.0
     topic = 0.0
     if first.topics and second.topics:
         same_primary = 1.0 if first.topics[0] == second.topics[0] else 0.0
-        overlap = len(set(first.topics) & set(second.topics)) / len(set(first.topics) | set(second.topics))
+        overlap = len(first.topic_set & second.topic_set) / len(first.topic_set | second.topic_set)
         topic = 0.5 * same_primary + 0.5 * overlap
     if first.script != second.script:
         # English words say nothing about Chinese ones: across scripts, entities and topics decide alone.
         return (ENTITY_WEIGHT * entity + TOPIC_WEIGHT * topic) / (ENTITY_WEIGHT + TOPIC_WEIGHT)
-    small, large = sorted((first.keywords, second.keywords), key=len)
-    keyword = sum(weight * large[term] for term, weight in small.items() if term in large)
-    return ENTITY_WEIGHT * entity + KEYWORD_WEIGHT * keyword + TOPIC_WEIGHT * topic
+    return ENTITY_WEIGHT * entity + KEYWORD_WEIGHT * keyword_overlap(first, second) + TOPIC_WEIGHT * topic
+
+
+def keyword_overlap(first: ArticleProfile, second: ArticleProfile) -> float:
+    """The dot product of two articles' unit keyword vectors."""
+    a, b = first.keywords, second.keywords
+    return sum(a[term] * b[term] for term in a.keys() & b.keys())
+
+
+def _weight(key: str, idf: dict[str, float], known: dict[str, float]) -> float:
+    found = known.get(key)
+    if found is None:
+        found = known[key] = entity_weight(key, idf)
+    return found
 
 
 def links(article: ArticleProfile, recent: dict[int, ArticleProfile], entity_idf: dict[str, float]) -> dict[int, float]:
     """The recent articles (by id) the new one is linked to, with the strength of each link."""
     found = {}
     terms = article.keywords.keys()
+    weights: dict[str, float] = {}
     for article_id, other in recent.items():
         if article.when.gap(other.when) > MAX_GAP:
             continue
@@ -119,7 +159,7 @@ def links(article: ArticleProfile, recent: dict[int, ArticleProfile], entity_idf
             continue  # nothing in common: cannot reach the threshold
         if different_developments(article, other):
             continue
-        score = similarity(article, other, entity_idf)
+        score = similarity(article, other, entity_idf, weights)
         if article.when.certain and other.when.certain:
             linked = score >= THRESHOLD
         else:
@@ -132,11 +172,9 @@ def links(article: ArticleProfile, recent: dict[int, ArticleProfile], entity_idf
 def different_developments(first: ArticleProfile, second: ArticleProfile) -> bool:
     """Both name bills (or chips, or percentages) and none in common: two bills, two chips' decisions, a 15%
     deal and a 25% one are different developments however many actors they share."""
-    for kind in EXCLUSIVE_KINDS:
-        prefix = kind + ":"
-        mine = {e for e in first.entity_set if e.startswith(prefix)}
-        theirs = {e for e in second.entity_set if e.startswith(prefix)}
-        if mine and theirs and mine.isdisjoint(theirs):
+    for kind, mine in first.exclusive.items():
+        theirs = second.exclusive.get(kind)
+        if theirs and mine.isdisjoint(theirs):
             return True
     return False
 
@@ -155,5 +193,4 @@ def specific(first: ArticleProfile, second: ArticleProfile, score: float, entity
         return len(rare) >= 2 or not both_estimates
     if len(rare) >= 2:
         return True
-    small, large = sorted((first.keywords, second.keywords), key=len)
-    return sum(weight * large[term] for term, weight in small.items() if term in large) >= needed_words
+    return keyword_overlap(first, second) >= needed_words

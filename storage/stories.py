@@ -3,32 +3,54 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import sqlite_utils
 
-PROFILE_COLUMNS = "p.article_id, p.moment, p.earliest, p.latest, p.certain, p.keywords, p.topics, a.story_id"
+# What tells a stored profile apart from the one read last time: its revision counts its saves, and an
+# article's entities are rewritten only with a new text or title.
+PROFILE_COLUMNS = "p.article_id, p.revision, p.moment, p.earliest, p.latest, a.story_id, a.content_hash, a.title"
 # Articles naming one rare entity are few; this bounds the search for the archive's largest ones.
 MAX_NAMING = 2000
 
 
-def recent_profiles(db: sqlite_utils.Database, earliest: str, latest: str) -> list[dict[str, Any]]:
-    """Profiles of articles with a certain date (with their story and entities) whose moment falls in
-    [earliest, latest]: bounded by the news rate around that moment, not by the size of the archive."""
-    rows = list(
-        db.query(
+@dataclass(frozen=True)
+class ProfileRow:
+    """A stored profile as listed: enough to place it in time and its story, and a key that changes whenever
+    its words, topics or entities may have (read those with profile_details when the key is new)."""
+
+    article_id: int
+    moment: str
+    earliest: str
+    latest: str
+    story_id: int
+    key: tuple[object, ...]
+
+
+def _rows(cursor: Any) -> list[ProfileRow]:
+    return [
+        ProfileRow(article_id, moment, earliest or moment, latest or moment, story_id, (revision, digest, title))
+        for article_id, revision, moment, earliest, latest, story_id, digest, title in cursor
+    ]
+
+
+def recent_profiles(db: sqlite_utils.Database, earliest: str, latest: str) -> list[ProfileRow]:
+    """Profiles of articles with a certain date, in a story, whose moment falls in [earliest, latest]:
+    bounded by the news rate around that moment, not by the size of the archive."""
+    return _rows(
+        db.execute(
             f"SELECT {PROFILE_COLUMNS} FROM article_profiles p JOIN articles a ON a.id = p.article_id "
             # "+p.certain": the moment's index is the selective one; the certain index would scan them all.
             "WHERE p.moment BETWEEN ? AND ? AND +p.certain = 1 AND a.story_id IS NOT NULL",
             [earliest, latest],
         )
     )
-    return _with_entities(db, rows)
 
 
 def profiles_naming(
     db: sqlite_utils.Database, entities: list[str], earliest: str, latest: str, *, uncertain_only: bool
-) -> list[dict[str, Any]]:
+) -> list[ProfileRow]:
     """Profiles of articles in a story that name any of these entities and whose interval reaches into
     [earliest, latest] (the newest MAX_NAMING); only those dated by an estimate when uncertain_only.
 
@@ -54,11 +76,12 @@ def profiles_naming(
             "AND a.story_id IS NOT NULL ORDER BY p.article_id DESC LIMIT ?"
         )
         params = [*values, earliest, latest, MAX_NAMING]
-    return _with_entities(db, list(db.query(sql, params)))
+    return _rows(db.execute(sql, params))
 
 
-def _with_entities(db: sqlite_utils.Database, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    ids = [row["article_id"] for row in rows]
+def profile_details(db: sqlite_utils.Database, ids: list[int]) -> dict[int, tuple[str, str, list[str]]]:
+    """Each profile's keywords and topics (JSON text, parsed by the caller) and its article's entities."""
+    details: dict[int, tuple[str, str, list[str]]] = {}
     entities: dict[int, list[str]] = {article_id: [] for article_id in ids}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
@@ -67,9 +90,11 @@ def _with_entities(db: sqlite_utils.Database, rows: list[dict[str, Any]]) -> lis
             f"SELECT article_id, kind, value FROM entities WHERE article_id IN ({marks})", chunk
         ):
             entities[article_id].append(f"{kind}:{value}")
-    for row in rows:
-        row["entities"] = entities[row["article_id"]]  # keywords and topics stay JSON text for the caller
-    return rows
+        for article_id, keywords, topics in db.execute(
+            f"SELECT article_id, keywords, topics FROM article_profiles WHERE article_id IN ({marks})", chunk
+        ):
+            details[article_id] = (keywords, topics, entities[article_id])
+    return details
 
 
 def save_profile(
@@ -83,8 +108,10 @@ def save_profile(
     """An article's profile; interval is (earliest, latest, certain), the moment itself when not given."""
     earliest, latest, certain = interval or (moment, moment, True)
     conn.execute(
-        "INSERT OR REPLACE INTO article_profiles (article_id, moment, keywords, topics, centrality, earliest, latest, "
-        "certain) VALUES (?, ?, ?, ?, 0, ?, ?, ?)",
+        "INSERT INTO article_profiles (article_id, moment, keywords, topics, centrality, earliest, latest, certain) "
+        "VALUES (?, ?, ?, ?, 0, ?, ?, ?) ON CONFLICT (article_id) DO UPDATE SET moment = excluded.moment, "
+        "keywords = excluded.keywords, topics = excluded.topics, centrality = 0, earliest = excluded.earliest, "
+        "latest = excluded.latest, certain = excluded.certain, revision = revision + 1",
         [
             article_id,
             moment,
@@ -207,7 +234,11 @@ def refresh_summary(conn: Any, story_id: int) -> None:
             story_id,
         ],
     )
-    conn.execute("UPDATE articles SET is_follow_up = (id != ?) WHERE story_id = ?", [rows[0][0], story_id])
+    # Only the rows whose flag changes are written: a long story is refreshed with every article it gains.
+    conn.execute(
+        "UPDATE articles SET is_follow_up = (id != ?) WHERE story_id = ? AND is_follow_up IS NOT (id != ?)",
+        [rows[0][0], story_id, rows[0][0]],
+    )
 
 
 def list_stories(

@@ -227,3 +227,57 @@ def test_a_new_development_after_a_quiet_spell_is_a_new_story(network, tmp_path)
     out = {row["id"]: row for row in map(json.loads, run_chipwatch("cluster", str(path)).stdout.decode().splitlines())}
     assert out["first"]["story"] == out["same-days"]["story"]
     assert out["months-later"]["story"] != out["first"]["story"]
+
+
+def _stored_profile(conn, url, keywords, story_id, moment="2025-12-09T08:00:00Z", entities=("chip:h200",)):
+    from storage.stories import save_profile
+
+    article_id = conn.execute(
+        "INSERT INTO articles (canonical_url, url, source, title, text, published_at, first_seen_at, fetched_at, "
+        "lang, relevant, story_id, content_hash) VALUES (?, ?, 'test', 'A title', 'Text', ?, ?, ?, 'en', 1, ?, 'h1')",
+        [url, url, moment, moment, moment, story_id],
+    ).lastrowid
+    conn.executemany(
+        "INSERT INTO entities (article_id, kind, value) VALUES (?, ?, ?)",
+        [(article_id, *entity.split(":", 1)) for entity in entities],
+    )
+    save_profile(conn, article_id, moment, keywords, ["export-controls"])
+    return article_id
+
+
+def test_grouping_reads_a_stored_profile_again_when_it_changes(tmp_path):
+    """Stored profiles are kept between new articles (pipeline/grouping.py ProfileCache); a profile saved
+    again, an article's new text and another database with the same ids must each be read afresh."""
+    from pipeline.grouping import ProfileCache
+    from storage import open_database, transaction
+    from storage.stories import create_story, recent_profiles
+
+    window = ("2025-12-08T00:00:00Z", "2025-12-10T00:00:00Z")
+    databases = []
+    for name, word in (("one.db", "w:licence"), ("two.db", "w:tariff")):
+        db = open_database(tmp_path / name)
+        with transaction(db) as conn:
+            story = create_story(conn, "A story", 0, "2025-12-09T08:00:00Z", "2025-12-09T08:00:00Z")
+            article_id = _stored_profile(conn, f"https://example.test/{name}", {word: 1.0}, story)
+        databases.append((db, article_id, word))
+    cache = ProfileCache()
+    (one, first_id, _), (two, second_id, _) = databases
+    assert first_id == second_id  # the same id in both: only the database tells the profiles apart
+    assert set(cache.profiles(one, recent_profiles(one, *window))[first_id].keywords) == {"w:licence"}
+    assert set(cache.profiles(two, recent_profiles(two, *window))[second_id].keywords) == {"w:tariff"}
+    assert set(cache.profiles(one, recent_profiles(one, *window))[first_id].keywords) == {"w:licence"}
+
+    from storage.stories import save_profile
+
+    with transaction(one) as conn:
+        save_profile(conn, first_id, "2025-12-09T08:00:00Z", {"w:smuggling": 1.0}, ["enforcement"])
+    again = cache.profiles(one, recent_profiles(one, *window))[first_id]
+    assert set(again.keywords) == {"w:smuggling"} and again.topics == ["enforcement"]
+
+    with transaction(one) as conn:  # a new text: store_article rewrites the entities with the content hash
+        conn.execute("UPDATE articles SET content_hash = 'h2' WHERE id = ?", [first_id])
+        conn.execute("DELETE FROM entities WHERE article_id = ?", [first_id])
+        conn.execute("INSERT INTO entities (article_id, kind, value) VALUES (?, 'agency', 'samr')", [first_id])
+    assert cache.profiles(one, recent_profiles(one, *window))[first_id].entity_set == {"agency:samr"}
+    for db, _, _ in databases:
+        db.close()

@@ -31,6 +31,7 @@ from storage.migrations import (
     m0016_watches,
     m0017_lists_and_rules,
     m0018_watch_counterparties,
+    m0019_profile_revision,
 )
 
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
@@ -52,6 +53,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0016_watches", m0016_watches.migrate),
     ("0017_lists_and_rules", m0017_lists_and_rules.migrate),
     ("0018_watch_counterparties", m0018_watch_counterparties.migrate),
+    ("0019_profile_revision", m0019_profile_revision.migrate),
 ]
 
 
