@@ -10,27 +10,21 @@ from collections import Counter
 from pipeline.language import to_simplified
 
 TOKEN = re.compile(r"[a-z0-9][a-z0-9'\-.%]*[a-z0-9%]|[a-z0-9]|[\u4e00-\u9fff\u3400-\u4dbf]+")
-CJK_RUN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]+")
 MAX_CHARS = 3000  # headline and lede carry the topic; the rest of a long article adds cost, not signal
 STEM_LENGTH = 5
 
 
 def analyze(title: str, text: str) -> Counter[str]:
     """Feature counts of one item; the title counts twice."""
-    counts: Counter[str] = Counter()
-    body = (text or "")[:MAX_CHARS]
-    for part, repeat in ((title or "", 2), (body, 1)):
-        features = _features(to_simplified(part.lower()))
-        for _ in range(repeat):
-            counts.update(features)
-    return counts
+    heading = _features(to_simplified((title or "").lower()))
+    return Counter(heading + heading + _features(to_simplified((text or "")[:MAX_CHARS].lower())))
 
 
 def _features(text: str) -> list[str]:
     features: list[str] = []
     previous: str | None = None
     for token in TOKEN.findall(text):
-        if CJK_RUN.fullmatch(token):
+        if token[0] >= "\u3400":  # a run of Chinese characters (TOKEN's other tokens start with a-z or 0-9)
             previous = None
             features.extend("c:" + token[i : i + 2] for i in range(len(token) - 1))
             features.extend("c:" + token[i : i + 3] for i in range(len(token) - 2))

@@ -33,19 +33,19 @@ class LinearModel:
 
     def scores(self, title: str, text: str) -> tuple[dict[str, float], dict[str, float]]:
         """Probability per label, and the item's weighted features (to explain a label, see strongest_features)."""
-        idf, index = self.idf, self._rows
+        table, log = self._table, math.log
         weighted: dict[str, float] = {}
         rows, values = [], []
         squares = 0.0
         for feature, count in analyze(title, text).items():
-            weight = idf.get(feature)
-            if weight is None:
+            entry = table.get(feature)
+            if entry is None:
                 continue
-            value = (1.0 + math.log(count)) * weight
+            weight, row = entry
+            value = weight if count == 1 else (1.0 + log(count)) * weight
             weighted[feature] = value
             squares += value * value
-            row = index.get(feature)
-            if row is not None:
+            if row >= 0:
                 rows.append(row)
                 values.append(value)
         norm = math.sqrt(squares) or 1.0
@@ -64,8 +64,11 @@ class LinearModel:
         return [feature for _, feature in sorted(parts, reverse=True)[:count]]
 
     @cached_property
-    def _rows(self) -> dict[str, int]:
-        return {feature: row for row, feature in enumerate(self.weights)}
+    def _table(self) -> dict[str, tuple[float, int]]:
+        """Each known feature's idf and its row in the weight matrix (-1: weighed for the norm only), so that
+        scoring looks each feature up once."""
+        rows = {feature: row for row, feature in enumerate(self.weights)}
+        return {feature: (weight, rows.get(feature, -1)) for feature, weight in self.idf.items()}
 
     @cached_property
     def _matrix(self) -> numpy.ndarray:

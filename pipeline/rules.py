@@ -13,6 +13,9 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
+
+import ahocorasick
 
 from chipwatch.errors import ConfigError
 from pipeline.language import to_simplified
@@ -42,7 +45,13 @@ class Phrase:
     text: str
     weight: float
     literal: str  # must occur in the text for the pattern to be worth running
-    pattern: re.Pattern[str]
+    source: str  # the regular expression, compiled the first time the literal occurs
+
+    @cached_property
+    def pattern(self) -> re.Pattern[str]:
+        # Most of the thousand phrases never occur in a given crawl: compiling them all took a quarter of a
+        # second of every crawl's start-up.
+        return re.compile(self.source)
 
 
 @dataclass(frozen=True)
@@ -80,12 +89,21 @@ class RuleModel:
         return tuple(sorted({phrase.literal for phrase in phrases}))
 
     @cached_property
-    def literals_by_start(self) -> dict[str, tuple[str, ...]]:
-        """Literals keyed by their first two characters (or one, for one-character literals)."""
-        table: dict[str, list[str]] = {}
+    def finder(self) -> Any:
+        """An Aho-Corasick automaton over every literal: one pass over a text finds all that occur."""
+        automaton = ahocorasick.Automaton()
         for literal in self.literals:
-            table.setdefault(literal[:2], []).append(literal)
-        return {key: tuple(values) for key, values in table.items()}
+            if literal:
+                automaton.add_word(literal, literal)
+        automaton.make_automaton()
+        return automaton
+
+    def present(self, text: str) -> set[str]:
+        """The literals that occur in text."""
+        found = {literal for _, literal in self.finder.iter(text)} if len(self.finder) else set()
+        if "" in self.literals:
+            found.add("")
+        return found
 
 
 @dataclass
@@ -159,19 +177,28 @@ def _compile(text: str, weight: float) -> Phrase:
         end = "" if normalised.endswith("*") else (rf"(?![{WORD}])" if core[-1:].isalnum() else "")
         pattern = start + escaped + end
     literal = max(pieces, key=len)
-    return Phrase(text=text, weight=weight, literal=literal, pattern=re.compile(pattern))
+    return Phrase(text=text, weight=weight, literal=literal, source=pattern)
 
 
-def _matches(phrases: tuple[Phrase, ...], haystack: str, original: str, present: set[str]) -> list[tuple[Phrase, str]]:
-    found = []
-    for phrase in phrases:
-        if phrase.literal not in haystack:
-            continue
-        match = phrase.pattern.search(haystack)
-        if match:
-            same_length = len(haystack) == len(original)
-            found.append((phrase, original[match.start() : match.end()] if same_length else match.group()))
-    return found
+class _Matcher:
+    """One text's matches, each phrase's pattern run at most once however many groups hold the phrase."""
+
+    def __init__(self, haystack: str, original: str) -> None:
+        self.haystack, self.original = haystack, original
+        self.same_length = len(haystack) == len(original)
+        self.found: dict[str, str | None] = {}
+
+    def match(self, phrase: Phrase) -> str | None:
+        """What the phrase matched, as the text writes it; None when it does not occur."""
+        if phrase.source in self.found:
+            return self.found[phrase.source]
+        seen = None
+        if phrase.literal in self.haystack:
+            match = phrase.pattern.search(self.haystack)
+            if match:
+                seen = self.original[match.start() : match.end()] if self.same_length else match.group()
+        self.found[phrase.source] = seen
+        return seen
 
 
 def _prepare(value: str | None) -> tuple[str, str]:
@@ -183,26 +210,27 @@ def score_rules(model: RuleModel, title: str | None, text: str | None) -> RuleSc
     """Relevance and every topic's score from the phrases that occur in title and text."""
     title_hay, title_original = _prepare(title)
     text_hay, text_original = _prepare(text)
-    # One pass over the distinct literals finds the few phrases worth a regex; most never occur.
-    both = f"{title_hay}\n{text_hay}"
-    # Only literals whose first two characters occur anywhere are worth a substring search.
-    starts = {both[i : i + 2] for i in range(len(both))} | set(both)  # one-character literals (涨) too
-    present = {
-        literal
-        for key in starts.intersection(model.literals_by_start)
-        for literal in model.literals_by_start[key]
-        if literal in both
-    }
+    # One pass over the text finds the few literals whose phrases are worth a regex; most never occur.
+    present = model.present(f"{title_hay}\n{text_hay}")
+
+    in_title, in_text = _Matcher(title_hay, title_original), _Matcher(text_hay, text_original)
 
     def weigh(phrases: tuple[Phrase, ...]) -> tuple[float, dict[str, tuple[float, str]]]:
         table = model.by_literal[id(phrases)]
-        phrases = tuple(phrase for literal in sorted(present.intersection(table)) for phrase in table[literal])
+        literals = present.intersection(table)
+        if not literals:
+            return 0.0, {}
+        phrases = tuple(phrase for literal in sorted(literals) for phrase in table[literal])
         scored: dict[str, tuple[float, str]] = {}
-        for phrase, seen in _matches(phrases, title_hay, title_original, present):
-            scored[phrase.text] = (phrase.weight * TITLE_WEIGHT, seen)
-        for phrase, seen in _matches(phrases, text_hay, text_original, present):
+        for phrase in phrases:
+            seen = in_title.match(phrase)
+            if seen is not None:
+                scored[phrase.text] = (phrase.weight * TITLE_WEIGHT, seen)
+        for phrase in phrases:
             if phrase.text not in scored:
-                scored[phrase.text] = (phrase.weight, seen)
+                seen = in_text.match(phrase)
+                if seen is not None:
+                    scored[phrase.text] = (phrase.weight, seen)
         return sum(weight for weight, _ in scored.values()), scored
 
     group_scores = {name: weigh(phrases)[0] for name, phrases in model.groups.items()}

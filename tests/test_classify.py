@@ -175,3 +175,22 @@ def test_broken_topics_and_model_files_are_config_errors(tmp_path):
 
 def test_every_topic_id_is_defined():
     assert [t.id for t in load_rules(OPTIONS.topics).topics] == list(TOPIC_IDS)
+
+
+def test_the_one_pass_literal_finder_finds_exactly_the_literals_a_substring_search_finds(rules_only):
+    """score_rules looks for its ~800 literals in one Aho-Corasick pass; it must find the same set as asking
+    for each literal in turn, across scripts, overlaps and word edges."""
+    model = rules_only.rules
+    literals = [literal for literal in model.literals if literal]
+    samples = [
+        "nvidia h200 export licence to china, 25% revenue share; the h20 ban",
+        "英伟达h200芯片出口 商务部 海关总署 反垄断调查 昇腾910c",
+        "輝達晶片出口管制，美國商務部",
+        "blue chips and potato chips at the casino",
+        "",
+        " ".join(literals[::7]),  # many literals at once, touching each other
+        "".join(literals[3::11]),  # run together, overlapping at their edges
+    ]
+    for text in samples:
+        hay = text.lower()
+        assert model.present(hay) == {literal for literal in model.literals if literal in hay}, text[:60]
