@@ -67,7 +67,9 @@ def _feed(base: str, pages: list[tuple[str, bytes]]) -> bytes:
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>bench</title>{items}</channel></rss>'.encode()
 
 
-def run(shared: Path, limit: int | None = None) -> EndToEnd:
+def run(shared: Path, limit: int | None = None, extract_workers: int | None = None) -> EndToEnd:
+    """Crawl the pages with `extract_workers` extraction workers (the crawl's default when None), then
+    time trafilatura.extract over the same pages in this process."""
     import trafilatura
 
     pages = benchmark_pages(shared, limit)
@@ -89,6 +91,8 @@ def run(shared: Path, limit: int | None = None) -> EndToEnd:
                 "CHIPWATCH_CRAWL_OBEY_ROBOTS": "false",
                 "PATH": "/usr/bin:/bin",
             }
+            if extract_workers is not None:
+                env["CHIPWATCH_CRAWL_EXTRACT_WORKERS"] = str(extract_workers)
             started = time.perf_counter()
             process = subprocess.Popen(
                 [sys.executable, "-m", "chipwatch.cli", "--db", str(db), "crawl", "--sources-file", str(sources)],

@@ -157,9 +157,23 @@ def bench_screen(entries: int, parties: int, sample: int) -> None:
 @click.command()
 @click.option("--quick", is_flag=True, help="Small sizes, under two minutes: a smoke check of every benchmark.")
 @click.option(
+    "--only",
+    metavar="NAME[,NAME...]",
+    help="Run just these benchmarks: end-to-end, cluster, extraction, classification, grouping, search, "
+    "watches, screen, digest, daemon.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="json: a list of {name, value, unit, reference, ratio, ...}, one per figure, for scripts.",
+)
+@click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the report here (default: BENCHMARKS.md for a full run; nothing for --quick).",
+    help="Write the report here (default: BENCHMARKS.md for a full run of every benchmark; nothing otherwise).",
 )
 @click.option(
     "--shared",
@@ -169,26 +183,38 @@ def bench_screen(entries: int, parties: int, sample: int) -> None:
     help="Where the benchmark pages are (benchmarks/article-extraction).",
 )
 @click.pass_obj
-def bench(options: Options, quick: bool, out: Path | None, shared: Path) -> None:
-    """Run every benchmark: end to end against trafilatura alone, extraction quality and speed,
-    classification, copy and story assignment at 1k and 100k articles, search at a million articles, the
-    digest for a 500-item day, and the daemon's memory over 200 scheduled runs. Prints each figure and
-    writes BENCHMARKS.md.
+def bench(options: Options, quick: bool, only: str | None, output_format: str, out: Path | None, shared: Path) -> None:
+    """Run the benchmarks: end to end against trafilatura alone (with the configured extraction workers,
+    [crawl] extract_workers, and with one), crawling on a cluster, extraction quality and speed,
+    classification, copy and story assignment at 1k and 100k articles, search at a million articles,
+    watches, screening lists, the digest for a 500-item day, and the daemon's memory over 200 scheduled
+    runs. Prints each figure beside the reference measured in the same run; a full run writes BENCHMARKS.md.
+    A benchmark that needs ../shared says so and is skipped when it is absent.
 
     \b
     Example:
-      chipwatch bench            # about 15 minutes (generating a million articles the first time)
-      chipwatch bench --quick    # under two minutes
+      chipwatch bench                                  # every benchmark, about 15 minutes
+      chipwatch bench --quick                          # under two minutes
+      chipwatch bench --only end-to-end,grouping --format json
     """
-    from chipwatch.bench.all import markdown, run_all
+    import json
 
-    report = run_all(options, shared, quick, log=lambda line: click.echo(line, err=True))
-    for figure in report.figures:
-        reference = f"  [{figure.reference}]" if figure.reference else ""
-        click.echo(f"{figure.name}: {figure.value}{reference}")
-    for note in report.notes:
-        click.echo(f"not measured: {note}")
-    target = out or (None if quick else Path("BENCHMARKS.md"))
+    from chipwatch.bench.all import as_json, chosen_benchmarks, markdown, run_all
+
+    names = chosen_benchmarks(only)
+    report = run_all(options, shared, quick, log=lambda line: click.echo(line, err=True), names=names)
+    if output_format == "json":
+        click.echo(json.dumps(as_json(report), ensure_ascii=False, indent=2))
+    else:
+        for figure in report.figures:
+            if figure.skipped:
+                click.echo(f"skipped {figure.benchmark}: {figure.skipped}")
+                continue
+            reference = f"  [{figure.reference}]" if figure.reference else ""
+            click.echo(f"{figure.name}: {figure.value}{reference}")
+        for note in report.notes:
+            click.echo(f"not measured: {note}")
+    target = out or (None if quick or only else Path("BENCHMARKS.md"))
     if target is not None:
         target.write_text(markdown(report, PROFILE_NOTES), encoding="utf-8")
         click.echo(f"wrote {target}", err=True)
