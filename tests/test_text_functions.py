@@ -6,7 +6,7 @@ import pytest
 
 from pipeline.dates import parse_date, to_utc_iso
 from pipeline.encoding import decode_bytes
-from pipeline.language import detect_language, normalise_lang, to_simplified
+from pipeline.language import T2S, detect_language, normalise_lang, to_simplified
 from pipeline.urls import canonical_url, choose_canonical
 
 CHINESE = "美国商务部批准英伟达向中国出售H200芯片，政府抽成百分之二十五。"
@@ -99,3 +99,17 @@ def test_a_page_cannot_claim_another_sites_url_as_canonical():
     )
     assert choose_canonical("https://example.com/a", "https://evil.test/a") == "https://example.com/a"
     assert choose_canonical("https://example.com/a", "javascript:alert(1)") == "https://example.com/a"
+
+
+def test_to_simplified_maps_exactly_what_the_full_table_maps():
+    """to_simplified skips the table when a text has nothing in it to map; the result must be the table's."""
+    import random
+
+    rng = random.Random(7)
+    traditional = [chr(code) for code in sorted(T2S)]
+    pool = [*"abc XYZ 123 ,.;“”’—", *"英伟达芯片出口管制商务部", *traditional[:: max(1, len(traditional) // 200)]]
+    for length in (0, 1, 5, 40, 400):
+        for _ in range(50):
+            text = "".join(rng.choice(pool) for _ in range(length))
+            assert to_simplified(text) == text.translate(T2S), text
+    assert to_simplified("輝達晶片") == "辉达晶片" and to_simplified("Nvidia’s H20") == "Nvidia’s H20"
