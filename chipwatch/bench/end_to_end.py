@@ -28,7 +28,11 @@ class EndToEnd:
     stored: int
     crawl_seconds: float  # first request to the end of the crawl
     startup_seconds: float  # process start to first request (imports, model loading)
-    peak_rss_mb: float  # the crawl process and its extraction workers together, sampled every 50 ms
+    # The crawl process and its extraction workers together, sampled every 50 ms: the physical memory they
+    # hold (proportional set size: a page the forked workers share with the crawl counts once), and the sum
+    # of their resident sizes (which counts each shared page once per process).
+    peak_pss_mb: float
+    peak_rss_mb: float
     reference_seconds: float  # trafilatura.extract over the same pages, one after another
 
     @property
@@ -100,7 +104,7 @@ def run(shared: Path, limit: int | None = None, extract_workers: int | None = No
                 stderr=subprocess.PIPE,
                 env=env,
             )
-            peak_kb = _watch_memory(process)
+            peak = watch_memory_peaks(process)
             _, stderr = process.communicate(timeout=1800)
             ended = time.perf_counter()
             if process.returncode != 0:
@@ -118,7 +122,8 @@ def run(shared: Path, limit: int | None = None, extract_workers: int | None = No
         stored=stored,
         crawl_seconds=ended - first_request,
         startup_seconds=first_request - started,
-        peak_rss_mb=peak_kb / 1024,
+        peak_pss_mb=peak.pss_kb / 1024,
+        peak_rss_mb=peak.rss_kb / 1024,
         reference_seconds=reference,
     )
 
@@ -134,20 +139,44 @@ def stored_count(db: Path) -> int:
         conn.close()
 
 
+@dataclass(frozen=True)
+class MemoryPeak:
+    rss_kb: int  # the highest sum of resident sizes
+    pss_kb: int  # the highest sum of proportional set sizes: the memory the processes hold between them
+
+
+def watch_memory_peaks(process: subprocess.Popen[bytes]) -> MemoryPeak:
+    """The highest memory of the process and its children until it exits."""
+    rss = pss = 0
+    while process.poll() is None:
+        pids = _tree(process.pid)
+        rss = max(rss, sum(process_rss_kb(each) for each in pids))
+        pss = max(pss, sum(process_pss_kb(each) for each in pids))
+        time.sleep(0.05)
+    return MemoryPeak(rss, pss)
+
+
 def _watch_memory(process: subprocess.Popen[bytes]) -> int:
     """The highest total resident memory (KB) of the process and its children until it exits."""
-    peak = 0
-    while process.poll() is None:
-        peak = max(peak, _tree_rss_kb(process.pid))
-        time.sleep(0.05)
-    return peak
+    return watch_memory_peaks(process).rss_kb
 
 
-def _tree_rss_kb(pid: int) -> int:
+def _tree(pid: int) -> list[int]:
     pids = [pid]
     with contextlib.suppress(OSError):
         pids += [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    return sum(process_rss_kb(each) for each in pids)
+    return pids
+
+
+def process_pss_kb(pid: int) -> int:
+    """Proportional set size of one process in KB (0 when it is gone or the kernel does not say)."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def process_rss_kb(pid: int) -> int:
