@@ -52,7 +52,7 @@ def end_to_end(options: Options, shared: Path, quick: bool) -> list[Figure]:
     counts = [configured] if quick or configured == 1 else [1, configured]
     figures = []
     for workers in counts:
-        result = run(shared, limit=40 if quick else None, extract_workers=workers)
+        result = run(shared, limit=40 if quick else None, extract_workers=workers, reference_runs=1 if quick else 3)
         rate, reference = result.pages_per_second, result.reference_pages_per_second
         ratio = rate / reference
         label = f"{workers} extraction worker{'s' if workers > 1 else ''}"
