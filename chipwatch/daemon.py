@@ -27,6 +27,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from chipwatch.config import Options
 from chipwatch.crawl.child_process import run_crawl
+from chipwatch.crawl.launcher import CrawlLauncher
 from chipwatch.crawl.locks import DaemonLock
 from pipeline.dates import to_utc_iso
 from spiders.sources import Source, cron_trigger, load_sources
@@ -89,6 +90,8 @@ class Daemon:
         self.reload_requested = threading.Event()
         self.lock = DaemonLock(options.storage.db)
         self.cluster_lock: Any = None  # with a cluster: the lease that makes this the one daemon scheduling
+        # Crawls are forked from a process that has Scrapy and the pipeline loaded (chipwatch/crawl/launcher.py).
+        self.launcher = CrawlLauncher(options.config_file, options.storage.db)
         self.scheduler = BackgroundScheduler(
             timezone=ZoneInfo(options.daemon.timezone),
             executors={"default": ThreadPoolExecutor(options.daemon.max_parallel + 1)},
@@ -174,6 +177,7 @@ class Daemon:
         signal.signal(signal.SIGHUP, lambda *_: self.reload_requested.set())
         sources = self.prepare()
         try:
+            self.launcher.start()  # it loads while the schedule is made; the first crawl may wait for it
             db = open_database(self.options.storage.db)
             orphans = settle_orphans(db, stamp(now_utc()))
             db.close()
@@ -196,6 +200,7 @@ class Daemon:
             log.info("stopped")
             return 0
         finally:
+            self.launcher.stop()
             if self.cluster_lock is not None:
                 self.cluster_lock.release()
             self.lock.release()
@@ -245,7 +250,7 @@ class Daemon:
             # A crawl of this source that died with an earlier daemon (or machine) is settled first.
             settle_orphans(db, stamp(now_utc()), source)
         log.info("crawl %s: starting", source)
-        outcome = run_crawl(self.options, source, self.stopping)
+        outcome = run_crawl(self.options, source, self.stopping, self.launcher)
         if outcome.status == "ok":  # a cancelled or failed run does not count as run: due again at once
             with opened(self.options.storage.db) as db:
                 record_job(db, f"crawl:{source}", stamp(now_utc()), outcome.status)

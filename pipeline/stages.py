@@ -199,6 +199,13 @@ def crawl_classifier(crawler: Crawler) -> Classifier:
     return _load_classifier(*paths, *(_stamp(path) for path in paths))
 
 
+def preload_classifier(topics: Path, model: Path | None) -> None:
+    """Load the classifier a crawl with these paths will ask for (the daemon's crawl launcher does, once,
+    before it forks the crawls)."""
+    paths = (Path(topics), Path(model) if model else None)
+    _load_classifier(*paths, *(_stamp(path) for path in paths))
+
+
 def _stamp(path: Path | None) -> tuple[int, int] | None:
     try:
         stat = path.stat() if path is not None else None

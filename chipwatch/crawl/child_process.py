@@ -1,4 +1,5 @@
-"""Running one crawl in its own process, with a time limit, and settling its record when it had to stop.
+"""Running one crawl in its own process (forked by the crawl launcher, or a new one), with a time limit, and
+settling its record when it had to stop.
 
 Each crawl gets a fresh process: Twisted's reactor cannot restart within one, and a crash or a memory leak
 in one crawl then cannot take the daemon down with it.
@@ -18,6 +19,7 @@ import time
 from dataclasses import dataclass
 
 from chipwatch.config import Options
+from chipwatch.crawl.launcher import CrawlLauncher, LaunchedCrawl
 from pipeline.dates import utc_now_iso
 from storage import opened
 from storage.crawl_runs import record_stopped_run
@@ -51,17 +53,28 @@ def crawl_command(options: Options, names: list[str]) -> list[str]:
     return [*command, "--db", str(options.storage.db), "crawl", "--sources-file", str(options.crawl.sources), *names]
 
 
-def run_crawl(options: Options, source: str, stopping: threading.Event) -> Outcome:
-    """Crawl one source in a child process; stop it at the time limit or when the daemon stops."""
+def run_crawl(
+    options: Options, source: str, stopping: threading.Event, launcher: CrawlLauncher | None = None
+) -> Outcome:
+    """Crawl one source in a child process (forked by the launcher when there is one, else a new
+    `chipwatch crawl` process); stop it at the time limit or when the daemon stops."""
     started = time.monotonic()
     started_at = utc_now_iso()
-    child = subprocess.Popen(
-        crawl_command(options, [source]),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        preexec_fn=_die_with_parent,
-    )
+    command = crawl_command(options, [source])
+    child: subprocess.Popen[bytes] | LaunchedCrawl | None = None
+    if launcher is not None:
+        try:
+            child = launcher.launch(command[3:])  # the arguments after `python -m chipwatch.cli`
+        except OSError as error:
+            log.warning("crawl of %s started as a new process: %s", source, error)
+    if child is None:
+        child = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            preexec_fn=_die_with_parent,
+        )
     stderr_lines: list[bytes] = []
     reader = threading.Thread(target=lambda: stderr_lines.extend(child.stderr or []), daemon=True)
     reader.start()
@@ -78,6 +91,8 @@ def run_crawl(options: Options, source: str, stopping: threading.Event) -> Outco
         time.sleep(0.2)
     child.wait()
     reader.join(timeout=2)
+    if isinstance(child, LaunchedCrawl):
+        child.stderr.close()
     seconds = time.monotonic() - started
     now = utc_now_iso()
     with opened(options.storage.db) as db:
@@ -97,7 +112,7 @@ def run_crawl(options: Options, source: str, stopping: threading.Event) -> Outco
     return Outcome(source, status, child.returncode, seconds)
 
 
-def _stop(child: subprocess.Popen[bytes], grace: float) -> None:
+def _stop(child: subprocess.Popen[bytes] | LaunchedCrawl, grace: float) -> None:
     """SIGTERM to the crawl lets Scrapy shut down gracefully (requests in flight finish, their items are
     stored, the run is recorded as cancelled); after the grace period SIGKILL ends it and its workers. The
     extraction workers get no SIGTERM of their own: their parent still needs them while it finishes."""
