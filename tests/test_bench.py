@@ -27,7 +27,7 @@ def test_quick_bench_runs_every_benchmark_and_writes_the_report(tmp_path):
         "Copies + story assignment",
         "Search p95",
         "Digest for a 500-item day",
-        "Daemon memory after",
+        "Daemon memory (with its crawl launcher) after",
         "Cluster: pages per second with 2 workers",
         "Cluster: the writer's ceiling",
     ):

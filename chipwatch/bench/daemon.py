@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sqlite3
@@ -60,6 +61,18 @@ def daemon_memory(early: int, late: int) -> tuple[int, int, float]:
     return first, last, time.perf_counter() - started
 
 
+def _launchers(pid: int) -> list[int]:
+    """The daemon's crawl launcher (a child it keeps; the crawls themselves are the launcher's children)."""
+    found = []
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                with contextlib.suppress(OSError):
+                    if b"chipwatch.crawl.launcher" in Path(f"/proc/{child}/cmdline").read_bytes():
+                        found.append(int(child))
+    return found
+
+
 def _rss_after(process: subprocess.Popen[bytes], db: Path, runs: int) -> int:
     deadline = time.monotonic() + max(120, runs * 5)
     while time.monotonic() < deadline:
@@ -74,6 +87,6 @@ def _rss_after(process: subprocess.Popen[bytes], db: Path, runs: int) -> int:
             except sqlite3.Error:
                 done = 0
         if done >= runs:
-            return process_rss_kb(process.pid)
+            return process_rss_kb(process.pid) + sum(process_rss_kb(pid) for pid in _launchers(process.pid))
         time.sleep(0.5)
     raise RuntimeError(f"the daemon did not reach {runs} runs in time")

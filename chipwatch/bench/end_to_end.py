@@ -136,6 +136,52 @@ def run(
     )
 
 
+def launcher_startup(shared: Path, launches: int = 3) -> float:
+    """Seconds from the daemon asking its launcher for a crawl to the crawl's first request (the median of
+    a few launches of a small crawl), the launcher having loaded first as the daemon's does at its start."""
+    from chipwatch.crawl.launcher import CrawlLauncher
+
+    pages = benchmark_pages(shared, 3)
+    server = MirrorServer("127.0.0.1", 0).start_background()
+    launcher = None
+    try:
+        for path, html in pages:
+            server.add_route(path, html, "text/html")
+        server.add_route("/site/feed.xml", _feed(server.base_url, pages), "application/rss+xml")
+        with tempfile.TemporaryDirectory(prefix="chipwatch-bench-launch-") as tmp:
+            directory = Path(tmp)
+            sources = directory / "sources.toml"
+            sources.write_text(
+                f'[[source]]\nname = "bench"\nkind = "feed"\nurl = "{server.base_url}/site/feed.xml"\n',
+                encoding="utf-8",
+            )
+            config = directory / "chipwatch.toml"
+            config.write_text("[crawl]\nautothrottle = false\nobey_robots = false\n", encoding="utf-8")
+            db = directory / "bench.db"
+            launcher = CrawlLauncher(config, db)
+            launcher.start()
+            if not launcher.ready.wait(120):
+                raise RuntimeError("the crawl launcher did not get ready")
+            argv = ["--config", str(config), "--db", str(db), "crawl", "--sources-file", str(sources)]
+            waits = []
+            for _ in range(launches):
+                before = len(server.request_times)
+                asked = time.perf_counter()
+                crawl = launcher.launch(argv)
+                crawl.stderr.read()
+                if crawl.wait(300) != 0:
+                    raise RuntimeError("a launched benchmark crawl failed")
+                crawl.stderr.close()
+                if len(server.request_times) <= before:
+                    raise RuntimeError("a launched benchmark crawl made no request")
+                waits.append(server.request_times[before] - asked)
+    finally:
+        if launcher is not None:
+            launcher.stop()
+        server.stop()
+    return statistics.median(waits)
+
+
 def stored_count(db: Path) -> int:
     """Articles and copies a benchmark crawl stored."""
     import sqlite3
