@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
 
-from chipwatch.bench.end_to_end import _feed, benchmark_pages, stored_count
+from chipwatch.bench.end_to_end import benchmark_pages, serve_site, site_sources, stored_count
 from chipwatch.errors import ClusterError
 from demo.server import MirrorServer
 
@@ -82,11 +82,7 @@ def _env(redis_url: str | None) -> dict[str, str]:
 
 def _crawl(server: MirrorServer, directory: Path, env: dict[str, str]) -> tuple[float, int]:
     """One `chipwatch crawl` of the benchmark feed: seconds from the first request to the end, and stored."""
-    sources = directory / "sources.toml"
-    sources.write_text(
-        f'[[source]]\nname = "bench"\nkind = "feed"\nurl = "{server.base_url}/site/feed.xml"\nmax_entries = 1000\n',
-        encoding="utf-8",
-    )
+    sources = site_sources(directory, server, "max_entries = 1000\n")
     db = directory / "bench.db"
     server.requests.clear()
     server.request_times.clear()
@@ -123,14 +119,11 @@ def _workers(count: int, env: dict[str, str], redis_client: object) -> list[subp
 
 def run(shared: Path, worker_counts: tuple[int, ...] = (1, 2, 3), limit: int | None = None) -> ClusterBench:
     pages = benchmark_pages(shared, limit)
-    server = MirrorServer("127.0.0.1", 0).start_background()
+    server = serve_site(pages)
     with tempfile.TemporaryDirectory(prefix="chipwatch-bench-cluster-") as tmp:
         root = Path(tmp)
         redis = LocalRedis(root)
         try:
-            for path, html in pages:
-                server.add_route(path, html, "text/html")
-            server.add_route("/site/feed.xml", _feed(server.base_url, pages), "application/rss+xml")
             (root / "one").mkdir()
             one_seconds, _ = _crawl(server, root / "one", {**_env(None), "CHIPWATCH_CRAWL_EXTRACT_WORKERS": "2"})
             bench = ClusterBench(len(pages), one_seconds)

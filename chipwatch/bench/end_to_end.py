@@ -72,6 +72,25 @@ def _feed(base: str, pages: list[tuple[str, bytes]]) -> bytes:
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>bench</title>{items}</channel></rss>'.encode()
 
 
+def serve_site(pages: list[tuple[str, bytes]]) -> MirrorServer:
+    """A local server with the pages and a feed listing them (/site/feed.xml), started."""
+    server = MirrorServer("127.0.0.1", 0).start_background()
+    for path, html in pages:
+        server.add_route(path, html, "text/html")
+    server.add_route("/site/feed.xml", _feed(server.base_url, pages), "application/rss+xml")
+    return server
+
+
+def site_sources(directory: Path, server: MirrorServer, extra: str = "") -> Path:
+    """A sources file with the served site's feed as its one source, "bench"."""
+    sources = directory / "sources.toml"
+    sources.write_text(
+        f'[[source]]\nname = "bench"\nkind = "feed"\nurl = "{server.base_url}/site/feed.xml"\n{extra}',
+        encoding="utf-8",
+    )
+    return sources
+
+
 def run(
     shared: Path, limit: int | None = None, extract_workers: int | None = None, reference_runs: int = 3
 ) -> EndToEnd:
@@ -80,18 +99,11 @@ def run(
     import trafilatura
 
     pages = benchmark_pages(shared, limit)
-    server = MirrorServer("127.0.0.1", 0).start_background()
+    server = serve_site(pages)
     try:
-        for path, html in pages:
-            server.add_route(path, html, "text/html")
-        server.add_route("/site/feed.xml", _feed(server.base_url, pages), "application/rss+xml")
         with tempfile.TemporaryDirectory(prefix="chipwatch-bench-") as tmp:
             directory = Path(tmp)
-            sources = directory / "sources.toml"
-            sources.write_text(
-                f'[[source]]\nname = "bench"\nkind = "feed"\nurl = "{server.base_url}/site/feed.xml"\n',
-                encoding="utf-8",
-            )
+            sources = site_sources(directory, server)
             db = directory / "bench.db"
             env = {
                 "CHIPWATCH_CRAWL_AUTOTHROTTLE": "false",  # politeness delays are not pipeline cost
@@ -141,20 +153,12 @@ def launcher_startup(shared: Path, launches: int = 3) -> float:
     a few launches of a small crawl), the launcher having loaded first as the daemon's does at its start."""
     from chipwatch.crawl.launcher import CrawlLauncher
 
-    pages = benchmark_pages(shared, 3)
-    server = MirrorServer("127.0.0.1", 0).start_background()
+    server = serve_site(benchmark_pages(shared, 3))
     launcher = None
     try:
-        for path, html in pages:
-            server.add_route(path, html, "text/html")
-        server.add_route("/site/feed.xml", _feed(server.base_url, pages), "application/rss+xml")
         with tempfile.TemporaryDirectory(prefix="chipwatch-bench-launch-") as tmp:
             directory = Path(tmp)
-            sources = directory / "sources.toml"
-            sources.write_text(
-                f'[[source]]\nname = "bench"\nkind = "feed"\nurl = "{server.base_url}/site/feed.xml"\n',
-                encoding="utf-8",
-            )
+            sources = site_sources(directory, server)
             config = directory / "chipwatch.toml"
             config.write_text("[crawl]\nautothrottle = false\nobey_robots = false\n", encoding="utf-8")
             db = directory / "bench.db"
