@@ -91,7 +91,7 @@ class Daemon:
         self.lock = DaemonLock(options.storage.db)
         self.cluster_lock: Any = None  # with a cluster: the lease that makes this the one daemon scheduling
         # Crawls are forked from a process that has Scrapy and the pipeline loaded (chipwatch/crawl/launcher.py).
-        self.launcher = CrawlLauncher(options.config_file, options.storage.db)
+        self.launcher = CrawlLauncher(options.config_file)
         self.scheduler = BackgroundScheduler(
             timezone=ZoneInfo(options.daemon.timezone),
             executors={"default": ThreadPoolExecutor(options.daemon.max_parallel + 1)},

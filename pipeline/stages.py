@@ -127,7 +127,7 @@ class ExtractStage:
         process = Warmup.process()
         try:
             if not item.page_fetched:
-                return Warmup.process().from_entry(item)
+                return process.from_entry(item)
             problems = process.apply_extraction(item, await self._extract(item))
         except process.EmptyPage as empty:
             raise DropItem(str(empty)) from None

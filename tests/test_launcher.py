@@ -36,7 +36,7 @@ def _setup(tmp_path, server):
 
 def test_a_forked_crawl_stores_what_a_crawl_process_stores_and_says_so_on_its_standard_error(tmp_path, fresh_mirror):
     options, db = _setup(tmp_path, fresh_mirror)
-    launcher = CrawlLauncher(options.config_file, db)
+    launcher = CrawlLauncher(options.config_file)
     try:
         outcome = run_crawl(options, "pacific-wire", threading.Event(), launcher)
         assert outcome.status == "ok" and outcome.returncode == 0
@@ -58,7 +58,7 @@ def test_a_forked_crawl_stores_what_a_crawl_process_stores_and_says_so_on_its_st
 
 def test_a_launcher_that_dies_takes_its_crawl_with_it_and_is_started_again(tmp_path, fresh_mirror):
     options, db = _setup(tmp_path, fresh_mirror)
-    launcher = CrawlLauncher(options.config_file, db)
+    launcher = CrawlLauncher(options.config_file)
     try:
         crawl = launcher.launch(["--config", str(options.config_file), "crawl", "slow"])
         assert wait_for(lambda: _runs(db) > 0, 60)

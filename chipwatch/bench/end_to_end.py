@@ -162,7 +162,7 @@ def launcher_startup(shared: Path, launches: int = 3) -> float:
             config = directory / "chipwatch.toml"
             config.write_text("[crawl]\nautothrottle = false\nobey_robots = false\n", encoding="utf-8")
             db = directory / "bench.db"
-            launcher = CrawlLauncher(config, db)
+            launcher = CrawlLauncher(config)
             launcher.start()
             if not launcher.ready.wait(120):
                 raise RuntimeError("the crawl launcher did not get ready")

@@ -41,7 +41,7 @@ def _die_with_parent() -> None:
 # -- the launcher process ----------------------------------------------------------------------------------
 
 
-def preload(config: str | None, db: str | None) -> None:
+def preload(config: str | None) -> None:
     """Import what a crawl imports, and load the classifier its options name, before the first fork."""
     import scrapy.core.downloader.handlers.http11
     import scrapy.core.engine  # noqa: F401
@@ -151,13 +151,12 @@ def _send(channel: socket.socket, message: dict[str, Any]) -> None:
 
 
 def launcher_main() -> None:
-    """`python -m chipwatch.crawl.launcher FD [--config FILE] [--db FILE]`, started by the daemon."""
+    """`python -m chipwatch.crawl.launcher FD [--config FILE]`, started by the daemon."""
     fd = int(sys.argv[1])
     rest = sys.argv[2:]
     config = rest[rest.index("--config") + 1] if "--config" in rest else None
-    db = rest[rest.index("--db") + 1] if "--db" in rest else None
     channel = socket.socket(fileno=fd)
-    preload(config, db)
+    preload(config)
     serve(channel)
 
 
@@ -191,8 +190,8 @@ class LaunchedCrawl:
 class CrawlLauncher:
     """The daemon's handle on its launcher process: started on first use, started again if it died."""
 
-    def __init__(self, config: Path | None, db: Path) -> None:
-        self.config, self.db = config, db
+    def __init__(self, config: Path | None) -> None:
+        self.config = config  # the launcher preloads the classifier this config names
         self._lock = threading.Lock()
         self._channel: socket.socket | None = None
         self._process: subprocess.Popen[bytes] | None = None
@@ -211,7 +210,6 @@ class CrawlLauncher:
         command = [sys.executable, "-m", "chipwatch.crawl.launcher", str(theirs.fileno())]
         if self.config is not None:
             command += ["--config", str(self.config)]
-        command += ["--db", str(self.db)]
         self.ready.clear()
         self._process = subprocess.Popen(
             command,
