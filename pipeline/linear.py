@@ -17,6 +17,9 @@ from chipwatch.errors import ConfigError
 from pipeline.features import analyze
 
 FORMAT = 1
+# 1 + log(count), the sublinear term frequency, for the counts most features have: a title's features
+# count at least twice, so a third of all lookups would otherwise call log().
+COUNT_SCALE = (0.0, 1.0, *(1.0 + math.log(count) for count in range(2, 64)))
 
 
 @dataclass(frozen=True)
@@ -33,16 +36,16 @@ class LinearModel:
 
     def scores(self, title: str, text: str) -> tuple[dict[str, float], dict[str, float]]:
         """Probability per label, and the item's weighted features (to explain a label, see strongest_features)."""
-        table, log = self._table, math.log
+        get, log, scale = self._table.get, math.log, COUNT_SCALE
         weighted: dict[str, float] = {}
         rows, values = [], []
         squares = 0.0
         for feature, count in analyze(title, text).items():
-            entry = table.get(feature)
+            entry = get(feature)
             if entry is None:
                 continue
             weight, row = entry
-            value = weight if count == 1 else (1.0 + log(count)) * weight
+            value = weight if count == 1 else (scale[count] if count < 64 else 1.0 + log(count)) * weight
             weighted[feature] = value
             squares += value * value
             if row >= 0:

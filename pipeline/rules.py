@@ -71,16 +71,15 @@ class RuleModel:
     topics: tuple[Topic, ...]
 
     @cached_property
-    def by_literal(self) -> dict[int, dict[str, tuple[Phrase, ...]]]:
-        """Per phrase group (keyed by id), its phrases by literal: matching starts from literals present."""
+    def placements(self) -> dict[str, tuple[tuple[int, Phrase], ...]]:
+        """Each literal's phrases, with the slot of the group that holds each (0-3: the relevance groups in
+        order, then one per topic): scoring visits only the groups whose literals occur in the text."""
         groups = [*self.groups.values(), *(topic.phrases for topic in self.topics)]
-        index: dict[int, dict[str, tuple[Phrase, ...]]] = {}
-        for phrases in groups:
-            table: dict[str, list[Phrase]] = {}
+        table: dict[str, list[tuple[int, Phrase]]] = {}
+        for slot, phrases in enumerate(groups):
             for phrase in phrases:
-                table.setdefault(phrase.literal, []).append(phrase)
-            index[id(phrases)] = {literal: tuple(group) for literal, group in table.items()}
-        return index
+                table.setdefault(phrase.literal, []).append((slot, phrase))
+        return {literal: tuple(placed) for literal, placed in table.items()}
 
     @cached_property
     def literals(self) -> tuple[str, ...]:
@@ -212,39 +211,44 @@ def score_rules(model: RuleModel, title: str | None, text: str | None) -> RuleSc
     text_hay, text_original = _prepare(text)
     # One pass over the text finds the few literals whose phrases are worth a regex; most never occur.
     present = model.present(f"{title_hay}\n{text_hay}")
-
+    if not present:
+        return RuleScores(0.0)
+    candidates: dict[int, list[Phrase]] = {}
+    placements = model.placements
+    for literal in sorted(present):
+        for slot, phrase in placements[literal]:
+            candidates.setdefault(slot, []).append(phrase)
     in_title, in_text = _Matcher(title_hay, title_original), _Matcher(text_hay, text_original)
-
-    def weigh(phrases: tuple[Phrase, ...]) -> tuple[float, dict[str, tuple[float, str]]]:
-        table = model.by_literal[id(phrases)]
-        literals = present.intersection(table)
-        if not literals:
-            return 0.0, {}
-        phrases = tuple(phrase for literal in sorted(literals) for phrase in table[literal])
-        scored: dict[str, tuple[float, str]] = {}
-        for phrase in phrases:
-            seen = in_title.match(phrase)
-            if seen is not None:
-                scored[phrase.text] = (phrase.weight * TITLE_WEIGHT, seen)
-        for phrase in phrases:
-            if phrase.text not in scored:
-                seen = in_text.match(phrase)
-                if seen is not None:
-                    scored[phrase.text] = (phrase.weight, seen)
-        return sum(weight for weight, _ in scored.values()), scored
-
-    group_scores = {name: weigh(phrases)[0] for name, phrases in model.groups.items()}
+    weighed = {slot: _weigh(phrases, in_title, in_text) for slot, phrases in candidates.items()}
+    names = tuple(model.groups)
+    group_scores = {name: weighed[slot][0] if slot in weighed else 0.0 for slot, name in enumerate(names)}
     subject = min(group_scores["subject"], GROUP_CAPS["subject"])
     context = min(group_scores["policy"], GROUP_CAPS["policy"]) + min(group_scores["china"], GROUP_CAPS["china"])
     raw = subject * context - group_scores["negative"] * 2
     relevance = 1 - math.exp(-max(raw, 0.0) / model.scale)
     topics: dict[str, tuple[float, list[str]]] = {}
-    for topic in model.topics:
-        total, scored = weigh(topic.phrases)
+    for slot, topic in enumerate(model.topics, start=len(names)):
+        total, scored = weighed.get(slot, (0.0, {}))
         if total > 0:
             evidence = [seen for _, seen in sorted(scored.values(), key=lambda pair: -pair[0])]
             topics[topic.id] = (1 - math.exp(-total / TOPIC_SCALE), _unique(evidence)[:MAX_EVIDENCE])
     return RuleScores(relevance, topics, group_scores["subject"], group_scores["negative"])
+
+
+def _weigh(phrases: list[Phrase], in_title: _Matcher, in_text: _Matcher) -> tuple[float, dict[str, tuple[float, str]]]:
+    """One group's score from the phrases whose literals occur: a phrase counts once, from the title
+    (weighted up) when it is there, else from the text."""
+    scored: dict[str, tuple[float, str]] = {}
+    for phrase in phrases:
+        seen = in_title.match(phrase)
+        if seen is not None:
+            scored[phrase.text] = (phrase.weight * TITLE_WEIGHT, seen)
+    for phrase in phrases:
+        if phrase.text not in scored:
+            seen = in_text.match(phrase)
+            if seen is not None:
+                scored[phrase.text] = (phrase.weight, seen)
+    return sum(weight for weight, _ in scored.values()), scored
 
 
 def _unique(values: list[str]) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from chipwatch.config import ClassifyOptions
 from chipwatch.errors import ConfigError
 from pipeline.classify import TOPIC_IDS, classify, load_classifier
+from pipeline.language import to_simplified
 from pipeline.rules import load_rules, score_rules
 
 OPTIONS = ClassifyOptions()
@@ -194,3 +196,53 @@ def test_the_one_pass_literal_finder_finds_exactly_the_literals_a_substring_sear
     for text in samples:
         hay = text.lower()
         assert model.present(hay) == {literal for literal in model.literals if literal in hay}, text[:60]
+
+
+def test_scoring_only_the_groups_whose_literals_occur_gives_what_weighing_every_phrase_gives(rules_only):
+    """score_rules visits only the groups whose literals the text holds; scoring every phrase of every group
+    the plain way must give the same relevance, topics and evidence."""
+    model = rules_only.rules
+
+    def plain(title: str, text: str) -> tuple[float, dict[str, tuple[float, list[str]]]]:
+        hays = [(to_simplified(value.lower()), value) for value in (title, text)]
+
+        def weigh(phrases):
+            scored = {}
+            for weight_factor, (hay, original) in zip((1.5, 1.0), hays, strict=True):
+                for phrase in phrases:
+                    match = phrase.pattern.search(hay)
+                    if match and phrase.text not in scored:
+                        seen = original[match.start() : match.end()] if len(hay) == len(original) else match.group()
+                        scored[phrase.text] = (phrase.weight * weight_factor, seen)
+            return sum(weight for weight, _ in scored.values()), scored
+
+        groups = {name: weigh(phrases)[0] for name, phrases in model.groups.items()}
+        raw = min(groups["subject"], 2.0) * (min(groups["policy"], 3.0) + min(groups["china"], 2.0))
+        relevance = 1 - math.exp(-max(raw - groups["negative"] * 2, 0.0) / model.scale)
+        topics = {}
+        for topic in model.topics:
+            total, scored = weigh(topic.phrases)
+            if total > 0:
+                topics[topic.id] = (1 - math.exp(-total / 5.0), {seen.lower() for _, seen in scored.values()})
+        return relevance, topics
+
+    samples = [
+        (
+            "US lets Nvidia sell H200 chips to China for a 25% cut",
+            "Commerce will license sales; Beijing's SAMR probes.",
+        ),
+        ("英伟达H200芯片获准对华出口", "美国商务部批准出口许可，中国海关加强检查，华为昇腾加速。"),
+        ("輝達H20晶片遭約談", "國家網信辦約談輝達，要求說明後門風險；美國商務部出口管制。"),
+        ("Blue chips rally", "Potato chips and casino chips: nothing about export controls or Nvidia."),
+        ("", ""),
+        ("Smuggling charges over AI chips", "Prosecutors say GPUs were smuggled via Singapore; antitrust aside."),
+    ]
+    for title, text in samples:
+        scores = score_rules(model, title, text)
+        relevance, topics = plain(title, text)
+        assert scores.relevance == pytest.approx(relevance), title
+        assert set(scores.topics) == set(topics), title
+        for topic, (value, evidence) in scores.topics.items():
+            assert value == pytest.approx(topics[topic][0]), (title, topic)
+            seen = topics[topic][1]  # evidence: the strongest five of what matched, once each
+            assert {quote.lower() for quote in evidence} <= seen and len(evidence) == min(5, len(seen)), topic
