@@ -68,6 +68,12 @@ VISIBLE_TEXT_CHARS = 30_000
 MAX_ELEMENTS = 20_000
 MAX_DEPTH = 200
 TOO_DEEP = etree.XPath("boolean(" + "/*" * (MAX_DEPTH + 1) + ")")
+# A page short enough to take every path extract_page has: the fallback extractors, htmldate, printed dates.
+WARM_UP_PAGE = (
+    b'<html lang="en"><head><title>Warm-up | chipwatch</title></head><body><nav><a href="/">Home</a></nav>'
+    b'<article><h1>Warm-up</h1><p class="date">Dec. 9, 2025 4:12 PM ET</p><p>A short paragraph.</p></article>'
+    b"<footer>chipwatch</footer></body></html>"
+)
 
 
 @dataclass
@@ -130,6 +136,13 @@ def extract_page(
     if result.text or result.title:
         result.lang = detect_language(f"{result.title or ''}\n{result.text or ''}", metadata.lang, lang_hint)
     return result
+
+
+def warm_up() -> None:
+    """Extract a small built-in page once, so that what trafilatura and its fallbacks load on first use
+    (jusText's stoplists for every language: ~30 MB and 0.3 s) is loaded by the process that forks the
+    extraction workers, and shared by them, instead of loaded again in each one."""
+    extract_page(WARM_UP_PAGE, "https://warm-up.invalid/2025/12/09/page")
 
 
 def _parse(html: str) -> HtmlElement | None:

@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 class Warmup:
     """The pipeline's heavy half (pipeline/process.py: trafilatura, entities, grouping, storage), imported
     in a thread of its own while the crawl's first requests are out, instead of before they can leave:
-    a third of a second of every crawl's start-up. Every stage waits for it before its first item."""
+    a third of a second of every crawl's start-up. The thread then extracts a built-in page once
+    (pipeline.extract.warm_up). Every stage waits for it before its first item."""
 
     thread: ClassVar[threading.Thread | None] = None
     lock = threading.Lock()
@@ -67,6 +68,9 @@ def _import_pipeline() -> None:
         import bs4  # noqa: F401
 
         import pipeline.process  # noqa: F401
+        from pipeline.extract import warm_up
+
+        warm_up()  # before the extraction workers are forked from this process
     except Exception:  # the stage's own import raises the same error where the crawl records it
         pass
 

@@ -43,3 +43,37 @@ def test_a_crawl_starts_fetching_before_loading_extraction_and_never_loads_what_
     assert not early, f"imported before the first request (the warm-up thread's job): {early}"
     unused = [name for name in NEVER if any(m == name or m.startswith(name + ".") for m in loaded)]
     assert not unused, f"imported though a crawl never uses them: {unused}"
+
+
+WARMED = """
+import json, os, sys
+from pipeline.stages import Warmup
+Warmup.start()
+Warmup.process()
+import trafilatura.external as external
+def private_kb():
+    with open("/proc/self/smaps_rollup") as rollup:
+        return sum(int(line.split()[1]) for line in rollup if line.startswith(("Private_Dirty", "Private_Clean")))
+# What a forked extraction worker adds of its own on its first page that needs the fallback extractors.
+reader, writer = os.pipe()
+if os.fork() == 0:
+    from pipeline.extract import extract_page
+    before = private_kb()
+    extract_page(b"<html><body><div><p>Too short for the precise pass.</p></div></body></html>", "https://a.test/")
+    os.write(writer, str(private_kb() - before).encode())
+    os._exit(0)
+os.wait()
+print(json.dumps({"stoplists": external.JT_STOPLIST is not None, "child_kb": int(os.read(reader, 64))}))
+"""
+
+
+def test_extraction_workers_share_what_extraction_loads_on_first_use():
+    """The warm-up thread extracts a built-in page, so jusText's stoplists (~30 MB) are loaded before the
+    extraction workers are forked: a worker's first fallback page then loads nothing of its own."""
+    result = subprocess.run(
+        [sys.executable, "-c", WARMED], capture_output=True, cwd=REPO, env=clean_env(), timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    found = json.loads(result.stdout)
+    assert found["stoplists"]
+    assert found["child_kb"] < 15_000, found  # loading the stoplists itself costs a child ~30,000 kB

@@ -42,7 +42,8 @@ def _die_with_parent() -> None:
 
 
 def preload(config: str | None) -> None:
-    """Import what a crawl imports, and load the classifier its options name, before the first fork."""
+    """Import what a crawl imports, load what extraction loads on first use, and load the classifier its
+    options name, before the first fork."""
     import scrapy.core.downloader.handlers.http11
     import scrapy.core.engine  # noqa: F401
 
@@ -51,7 +52,10 @@ def preload(config: str | None) -> None:
     import chipwatch.watches.run  # noqa: F401
     import pipeline.process  # noqa: F401
     from chipwatch.config import load_options
+    from pipeline.extract import warm_up
     from pipeline.stages import preload_classifier
+
+    warm_up()
 
     try:
         options = load_options(Path(config) if config else None)
