@@ -11,21 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 import scrapy
 from scrapy.exceptions import (
-    CannotResolveHostError,
-    DownloadCancelledError,
-    DownloadConnectionRefusedError,
-    DownloadTimeoutError,
     IgnoreRequest,
-    ResponseDataLossError,
 )
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.internet.error import (
-    ConnectionRefusedError,
-    DNSLookupError,
-    TCPTimedOutError,
-    TimeoutError,
-)
 from twisted.python.failure import Failure
 
 from chipwatch.errors import ConfigError
@@ -36,8 +25,10 @@ from pipeline.items import ArticleItem
 from pipeline.prefilter import Prefilter, load_prefilter
 from pipeline.signals import entries_listed, fetch_failed, request_handled
 from spiders.entries import Entry
+from spiders.failures import failure_kind, failure_message, worth_retrying
 from spiders.links import allowed_sites, link_allowed
 from spiders.pagination import Pager
+from spiders.responses import header
 from spiders.sources import Source, load_sources, select_sources
 from spiders.view import CrawlView, StoredView
 from storage.crawl_state import Pagination
@@ -46,29 +37,11 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 
-# Failures that may pass: the entry's page is tried again on later runs, with backoff, before it is given up.
-TRANSIENT = {"timeout", "reset", "refused", "dns", "network"}
-RETRIED_STATUSES = {429, 500, 502, 503, 504}
-
-
 @dataclass(frozen=True)
 class CrawlState:
     pagination: Pagination | None  # the pagination record to write (None: leave it as it was)
     sitemaps_read: list[tuple[str, str | None]]  # child sitemaps read completely, with their lastmod
     blocked: list[tuple[str, str | None]]  # entries robots.txt disallows: not asked for again for a while
-
-
-FAILURE_KINDS = (
-    (HttpError, "http"),
-    (DNSLookupError, "dns"),
-    (CannotResolveHostError, "dns"),
-    (ConnectionRefusedError, "refused"),
-    (DownloadConnectionRefusedError, "refused"),
-    (TimeoutError, "timeout"),
-    (TCPTimedOutError, "timeout"),
-    (DownloadTimeoutError, "timeout"),
-    (ResponseDataLossError, "reset"),
-)
 
 
 class SourceSpider(scrapy.Spider):
@@ -168,7 +141,7 @@ class SourceSpider(scrapy.Spider):
             return True
         requested = response.request.url if response.request is not None else None
         if self.source.url in (response.url, requested):
-            self._validators = (_header(response, "ETag"), _header(response, "Last-Modified"))
+            self._validators = (header(response, "ETag"), header(response, "Last-Modified"))
         return False
 
     def retries(self) -> Iterator[scrapy.Request]:
@@ -308,7 +281,7 @@ class SourceSpider(scrapy.Spider):
             source=self.source.name,
             url=response.url if response is not None else (url or entry.link),
             body=response.body if response is not None else b"",
-            content_type=_header(response, "Content-Type") if response is not None else None,
+            content_type=header(response, "Content-Type") if response is not None else None,
             fetched_at=utc_now_iso(),
             source_lang=self.source.lang,
             source_timezone=self.source.timezone,
@@ -384,15 +357,15 @@ class SourceSpider(scrapy.Spider):
         fatal = bool(request.meta.get("chipwatch_source_request"))
         # Recorded under the URL the entry named, not where its redirects ended.
         url = (request.meta.get("redirect_urls") or [request.url])[0]
-        kind = _failure_kind(failure)
+        kind = failure_kind(failure)
         page_number = request.meta.get("page_number")
         if self.pager is not None and page_number and not fatal:
             self.pager.page_failed(url, page_number)  # the next run resumes from this page
         entry = request.cb_kwargs.get("entry") if request.callback == self.parse_article else None
         status = failure.value.response.status if isinstance(failure.value, HttpError) else None
-        retry = entry is not None and (kind in TRANSIENT or status in RETRIED_STATUSES)
+        retry = entry is not None and worth_retrying(kind, status)
         title = entry.title if entry is not None else None
-        self.report_error(url, kind, _failure_message(failure), fatal=fatal, retry=retry, title=title)
+        self.report_error(url, kind, failure_message(failure), fatal=fatal, retry=retry, title=title)
 
     def validators_to_keep(self, reason: str) -> tuple[str | None, str | None] | None:
         """The source's ETag and Last-Modified, to send next time, or None. Kept only after a clean run: an
@@ -410,41 +383,6 @@ class SourceSpider(scrapy.Spider):
             sitemaps_read=self.sitemaps_done if clean else [],
             blocked=self.blocked,
         )
-
-
-def _header(response: Response, name: str) -> str | None:
-    value = response.headers.get(name)
-    return value.decode("latin-1") if value else None
-
-
-def _is_size_limit(failure: Failure) -> bool:
-    return "max size" in failure.getErrorMessage().lower() or "maxsize" in failure.getErrorMessage().lower()
-
-
-def _failure_kind(failure: Failure) -> str:
-    if _is_size_limit(failure) or failure.check(DownloadCancelledError):
-        return "too-large"
-    message = failure.getErrorMessage()
-    if failure.check(IgnoreRequest) and "redirection" in message:
-        return "redirect"
-    if failure.check(IgnoreRequest) and "offsite" in message:
-        return "offsite"
-    for error_type, kind in FAILURE_KINDS:
-        if failure.check(error_type):
-            return kind
-    return "network"
-
-
-def _failure_message(failure: Failure) -> str:
-    if isinstance(failure.value, HttpError):
-        response = failure.value.response
-        retry_after = _header(response, "Retry-After")
-        return f"HTTP {response.status}" + (f" (Retry-After: {retry_after})" if retry_after else "")
-    if failure.check(ResponseDataLossError):
-        return "the connection closed before the whole body arrived"
-    if failure.check(DownloadCancelledError) and not failure.getErrorMessage():
-        return "the body grew past max_page_bytes; download stopped"
-    return f"{type(failure.value).__name__}: {failure.getErrorMessage()}"[:500]
 
 
 def _source_by_name(name: Any, sources_file: str | None) -> Source:

@@ -9,8 +9,9 @@ from typing import Any
 from scrapy.http import Response
 
 from chipwatch.errors import FeedError
-from spiders.base import SourceSpider, _header
+from spiders.base import SourceSpider
 from spiders.federal_register_parser import parse_documents
+from spiders.responses import header
 
 
 class FederalRegisterSpider(SourceSpider):
@@ -30,7 +31,7 @@ class FederalRegisterSpider(SourceSpider):
             return
         page_number = response.meta.get("page_number", 1)
         try:
-            page = parse_documents(response.body, _header(response, "Content-Type"))
+            page = parse_documents(response.body, header(response, "Content-Type"))
         except FeedError as error:
             self.report_error(response.url, "api", str(error), fatal=page_number == 1)
             if self.pager is not None and page_number > 1:

@@ -8,8 +8,9 @@ from typing import Any
 from scrapy.http import Response
 
 from chipwatch.errors import FeedError
-from spiders.base import SourceSpider, _header
+from spiders.base import SourceSpider
 from spiders.feed_parser import Feed, parse_feed
+from spiders.responses import header
 
 
 class FeedSpider(SourceSpider):
@@ -26,7 +27,7 @@ class FeedSpider(SourceSpider):
             yield from self.refreshes()
             return
         try:
-            feed = parse_feed(response.body, _header(response, "Content-Type"))
+            feed = parse_feed(response.body, header(response, "Content-Type"))
         except FeedError as error:
             self.report_error(response.url, "feed", str(error), fatal=True)
             return

@@ -10,8 +10,9 @@ from parsel import Selector
 from scrapy.http import Response
 
 from pipeline.encoding import decode_bytes
-from spiders.base import SourceSpider, _header
+from spiders.base import SourceSpider
 from spiders.entries import Entry
+from spiders.responses import header
 from spiders.sources import is_xpath
 
 
@@ -65,7 +66,7 @@ class ListingSpider(SourceSpider):
             return
         page_number = response.meta.get("page_number", 1)
         # Decoded our way (declared charset checked against the bytes) rather than trusting the header.
-        text, _ = decode_bytes(response.body, _header(response, "Content-Type"))
+        text, _ = decode_bytes(response.body, header(response, "Content-Type"))
         selector = Selector(text=text, base_url=response.url)
         entries = listing_entries(selector, self.source.links or "a")
         if not entries:

@@ -16,7 +16,8 @@ from chipwatch.errors import FeedError
 from pipeline.dates import utc_now_iso
 from pipeline.items import ArticleItem
 from pipeline.list_changes import ChangeGroup, SuspiciousReading, diff_lists, group_changes
-from spiders.base import SourceSpider, _header
+from spiders.base import SourceSpider
+from spiders.responses import header
 from spiders.screening_list_parser import ListEntry, parse_screening_list
 
 # The whole Consolidated Screening List is tens of megabytes: far above a news page's size limit.
@@ -38,7 +39,7 @@ class ScreeningListSpider(SourceSpider):
         if self.unchanged(response):
             return
         try:
-            parsed = parse_screening_list(response.body, _header(response, "Content-Type"), response.url)
+            parsed = parse_screening_list(response.body, header(response, "Content-Type"), response.url)
         except FeedError as error:
             # The stored snapshot stays the reference; the run fails with the reason.
             self._validators = None

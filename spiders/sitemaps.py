@@ -9,7 +9,8 @@ from scrapy.http import Response
 
 from chipwatch.errors import FeedError
 from pipeline.dates import parse_date
-from spiders.base import SourceSpider, _header
+from spiders.base import SourceSpider
+from spiders.responses import header
 from spiders.sitemap_parser import ChildSitemap, parse_sitemap
 
 
@@ -37,7 +38,7 @@ class SitemapSpider(SourceSpider):
         try:
             sitemap = parse_sitemap(
                 response.body,
-                _header(response, "Content-Type"),
+                header(response, "Content-Type"),
                 self.settings.getint("DOWNLOAD_MAXSIZE") or 50 * 1024 * 1024,
             )
         except FeedError as error:
