@@ -53,7 +53,7 @@ class LinearModel:
                 values.append(value)
         norm = math.sqrt(squares) or 1.0
         totals = self._intercepts + (numpy.asarray(values) @ self._matrix[rows] / norm if rows else 0.0)
-        probabilities = {label: _sigmoid(float(total)) for label, total in zip(self.labels, totals, strict=True)}
+        probabilities = dict(zip(self.labels, map(_sigmoid, totals.tolist()), strict=True))
         return probabilities, weighted
 
     def strongest_features(self, weighted: dict[str, float], label: str, count: int) -> list[str]:
