@@ -68,7 +68,7 @@ VISIBLE_TEXT_CHARS = 30_000
 MAX_ELEMENTS = 20_000
 MAX_DEPTH = 200
 TOO_DEEP = etree.XPath("boolean(" + "/*" * (MAX_DEPTH + 1) + ")")
-# A page short enough to take every path extract_page has: the fallback extractors, htmldate, printed dates.
+# A page short enough that extraction falls back to trafilatura's other extractors, with a printed date.
 WARM_UP_PAGE = (
     b'<html lang="en"><head><title>Warm-up | chipwatch</title></head><body><nav><a href="/">Home</a></nav>'
     b'<article><h1>Warm-up</h1><p class="date">Dec. 9, 2025 4:12 PM ET</p><p>A short paragraph.</p></article>'

@@ -55,13 +55,12 @@ def preload(config: str | None) -> None:
     from pipeline.extract import warm_up
     from pipeline.stages import preload_classifier
 
-    warm_up()
-
     try:
+        warm_up()
         options = load_options(Path(config) if config else None)
         preload_classifier(options.classify.topics, options.classify.model)
     except Exception as error:  # the crawl itself reports a broken configuration, where it is recorded
-        log.warning("classifier not preloaded: %s", error)
+        log.warning("crawl launcher: not everything preloaded: %s", error)
 
 
 def serve(channel: socket.socket) -> None:
