@@ -56,11 +56,14 @@ def preload(config: str | None) -> None:
     from pipeline.stages import preload_classifier
 
     try:
-        warm_up()
         options = load_options(Path(config) if config else None)
         preload_classifier(options.classify.topics, options.classify.model)
     except Exception as error:  # the crawl itself reports a broken configuration, where it is recorded
-        log.warning("crawl launcher: not everything preloaded: %s", error)
+        log.warning("classifier not preloaded: %s", error)
+    try:
+        warm_up()
+    except Exception as error:  # a crawl then loads it itself, as it did before the warm-up
+        log.warning("extraction not warmed up: %s", error)
 
 
 def serve(channel: socket.socket) -> None:
