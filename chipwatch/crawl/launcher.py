@@ -44,13 +44,12 @@ def _die_with_parent() -> None:
 def preload(config: str | None) -> None:
     """Import what a crawl imports, load what extraction loads on first use, and load the classifier its
     options name, before the first fork."""
-    import scrapy.core.downloader.handlers.http11
     import scrapy.core.engine  # noqa: F401
 
     import chipwatch.cli.crawl
     import chipwatch.crawl.in_process
     import chipwatch.watches.run  # noqa: F401
-    import pipeline.process  # noqa: F401
+    import spiders.handlers  # noqa: F401
     from chipwatch.config import load_options
     from pipeline.extract import warm_up
     from pipeline.stages import preload_classifier

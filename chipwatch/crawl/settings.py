@@ -85,7 +85,12 @@ def scrapy_settings(options: Options, *, log_level: str = "WARNING") -> dict[str
         "LOG_LEVEL": log_level,
         "ITEM_PIPELINES": ITEM_PIPELINES,
         "EXTENSIONS": {"chipwatch.crawl.recorder.CrawlRunRecorder": 500},
-        "DOWNLOAD_HANDLERS": {"s3": None, "ftp": None},
+        "DOWNLOAD_HANDLERS": {
+            "s3": None,
+            "ftp": None,
+            "http": "spiders.handlers.ChipwatchHTTPDownloadHandler",
+            "https": "spiders.handlers.ChipwatchHTTPDownloadHandler",
+        },
         "CHIPWATCH_DB": str(options.storage.db),
         "CHIPWATCH_EXTRACT_WORKERS": crawl.extract_workers,
         "CHIPWATCH_ENTRY_RETRY_AFTER": crawl.entry_retry_after,
