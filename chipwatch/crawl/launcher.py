@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import json
 import logging
 import os
@@ -162,6 +163,9 @@ def launcher_main() -> None:
     config = rest[rest.index("--config") + 1] if "--config" in rest else None
     channel = socket.socket(fileno=fd)
     preload(config)
+    # What was loaded is never collected again, so neither the launcher nor a forked crawl writes to those
+    # pages and they stay shared between them (pipeline/stages.py freezes again before forking workers).
+    gc.freeze()
     serve(channel)
 
 
