@@ -149,3 +149,25 @@ def test_unknown_source_name_is_a_one_line_error(broken):
     stderr = result.stderr.decode().strip()
     assert "unknown source 'no-such-source'" in stderr
     assert "Traceback" not in stderr and len(stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("variable", "content", "said"),
+    [
+        ("CHIPWATCH_CLASSIFY_MODEL", "{not json", "not a chipwatch model"),
+        ("CHIPWATCH_CLASSIFY_TOPICS", "[[topic]\nid = ", "topics.toml"),
+    ],
+)
+def test_a_broken_model_or_topics_file_is_a_one_line_error_before_any_fetch(broken, tmp_path, variable, content, said):
+    server, sources, db = broken
+    name = "topics.toml" if variable.endswith("TOPICS") else "model.json"
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    seen = len(server.request_times)
+    env = clean_env(CHIPWATCH_CRAWL_RETRIES="0", **{variable: str(path)})
+    result = run_chipwatch("--db", str(db), "crawl", "--sources-file", str(sources), "broken-feed", env=env)
+    assert result.returncode == 1
+    stderr = result.stderr.decode().strip()
+    assert str(path) in stderr and said in stderr, stderr
+    assert "Traceback" not in stderr and len(stderr.splitlines()) == 1, stderr
+    assert len(server.request_times) == seen  # nothing was fetched for a crawl that could not store it

@@ -108,7 +108,10 @@ class Worker:
 
     def run(self) -> int:
         from chipwatch.crawl.in_process import SPIDERS  # the spider for each kind of source
+        from pipeline.stages import preload_classifier
 
+        # A broken topics or model file stops the worker with one line before it takes a crawl it could not tag.
+        preload_classifier(self.options.classify.topics, self.options.classify.model)
         self.spiders = SPIDERS
         settings = worker_settings(self.options, log_level="INFO" if self.verbose else "ERROR")
         self.process = WorkerProcess(settings)

@@ -115,6 +115,11 @@ def crawl(
 
 def _crawl_here(options: Options, sources: list[Source], stream: TextIO, verbose: bool) -> dict[str, int]:
     """Every source's spider in this process; the run id of each source that started."""
+    from pipeline.stages import preload_classifier
+
+    # Loaded here, where a broken topics or model file is one line of error before any source starts; inside
+    # Scrapy it would be a traceback per source. Each crawl's classify stage then finds it loaded.
+    preload_classifier(options.classify.topics, options.classify.model)
     # Without -v, Scrapy's own log stays quiet: every failure is recorded on its run and summarised.
     settings = scrapy_settings(options, log_level="INFO" if verbose else "CRITICAL")
     settings["CHIPWATCH_SOURCES_SYNCED"] = True  # done by crawl(), once for the whole crawl
