@@ -173,6 +173,11 @@ def _patterns() -> list[tuple[str, re.Pattern[str], Entity]]:
     return patterns
 
 
+def compile_patterns() -> None:
+    """Compile the gazetteer's patterns now (a warm-up before the first article needs them)."""
+    _patterns()
+
+
 def extract_entities(title: str | None, text: str | None) -> list[Entity]:
     """The distinct entities in an article, in a stable order."""
     haystack = to_simplified(f"{title or ''}\n{text or ''}"[:20_000].lower())

@@ -81,6 +81,15 @@ class RuleModel:
                 table.setdefault(phrase.literal, []).append((slot, phrase))
         return {literal: tuple(placed) for literal, placed in table.items()}
 
+    def compile(self) -> None:
+        """Build the literal finder and compile every phrase's pattern now, not as each first occurs: what a
+        process that forks crawls does once, so that no crawl compiles its own."""
+        # Reading a cached property builds it.
+        _ = self.finder
+        for placed in self.placements.values():
+            for _slot, phrase in placed:
+                _ = phrase.pattern
+
     @cached_property
     def literals(self) -> tuple[str, ...]:
         """Every distinct literal the phrases need, once."""

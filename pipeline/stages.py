@@ -71,9 +71,11 @@ def _import_pipeline() -> None:
         import bs4  # noqa: F401
 
         import pipeline.process  # noqa: F401
+        from pipeline.entities import compile_patterns
         from pipeline.extract import warm_up
 
         warm_up()  # before the extraction workers are forked from this process
+        compile_patterns()  # while the first requests are out, not when the first article waits for them
     except Exception:  # the stage's own import raises the same error where the crawl records it
         pass
 
@@ -250,11 +252,11 @@ def crawl_classifier(crawler: Crawler) -> Classifier:
     return _load_classifier(*paths, *(_stamp(path) for path in paths))
 
 
-def preload_classifier(topics: Path, model: Path | None) -> None:
+def preload_classifier(topics: Path, model: Path | None) -> Classifier:
     """Load the classifier a crawl with these paths will ask for (the daemon's crawl launcher does, once,
-    before it forks the crawls)."""
+    before it forks the crawls; `chipwatch crawl` before its spiders start)."""
     paths = (Path(topics), Path(model) if model else None)
-    _load_classifier(*paths, *(_stamp(path) for path in paths))
+    return _load_classifier(*paths, *(_stamp(path) for path in paths))
 
 
 def _stamp(path: Path | None) -> tuple[int, int] | None:

@@ -118,3 +118,33 @@ def test_an_extraction_worker_gives_back_what_a_large_page_took():
     grown = json.loads(result.stdout)
     assert grown["plain"] > 10_000, grown  # the probe works: a plain extraction keeps what the page took
     assert grown["worker"] < grown["plain"] / 4, grown
+
+
+PRELOADED = """
+import json
+from chipwatch.crawl.launcher import preload
+from chipwatch.config import load_options
+from pipeline.entities import _patterns
+from pipeline.stages import preload_classifier
+preload(None)
+options = load_options(None)
+rules = preload_classifier(options.classify.topics, options.classify.model).rules
+phrases = [phrase for placed in rules.placements.values() for _, phrase in placed]
+print(json.dumps({
+    "phrases": len(phrases),
+    "compiled": sum("pattern" in vars(phrase) for phrase in phrases),
+    "entities": _patterns.cache_info().currsize,
+}))
+"""
+
+
+def test_the_launcher_compiles_every_pattern_before_it_forks_a_crawl():
+    """What the launcher compiles, no crawl it forks compiles again: the rules' phrases (compiled as they
+    first occur in a crawl of its own) and the entities' gazetteer, about 0.1 s of each crawl."""
+    result = subprocess.run(
+        [sys.executable, "-c", PRELOADED], capture_output=True, cwd=REPO, env=clean_env(), timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    found = json.loads(result.stdout)
+    assert found["phrases"] > 100 and found["compiled"] == found["phrases"], found
+    assert found["entities"] == 1, found

@@ -43,8 +43,8 @@ def _die_with_parent() -> None:
 
 
 def preload(config: str | None) -> None:
-    """Import what a crawl imports, load what extraction loads on first use, and load the classifier its
-    options name, before the first fork."""
+    """Import what a crawl imports, load what extraction loads on first use, load the classifier its
+    options name and compile its patterns and the entities', before the first fork."""
     import scrapy.core.engine  # noqa: F401
 
     import chipwatch.cli.crawl
@@ -52,16 +52,19 @@ def preload(config: str | None) -> None:
     import chipwatch.watches.run  # noqa: F401
     import spiders.handlers  # noqa: F401
     from chipwatch.config import load_options
+    from pipeline.entities import compile_patterns
     from pipeline.extract import warm_up
     from pipeline.stages import preload_classifier
 
     try:
         options = load_options(Path(config) if config else None)
-        preload_classifier(options.classify.topics, options.classify.model)
+        # Every pattern compiled here is one no crawl compiles: about 0.1 s of each scheduled crawl's time.
+        preload_classifier(options.classify.topics, options.classify.model).rules.compile()
     except Exception as error:  # the crawl itself reports a broken configuration, where it is recorded
         log.warning("classifier not preloaded: %s", error)
     try:
         warm_up()
+        compile_patterns()
     except Exception as error:  # a crawl then loads it itself, as it did before the warm-up
         log.warning("extraction not warmed up: %s", error)
 
