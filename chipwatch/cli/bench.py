@@ -293,15 +293,44 @@ processes (`[crawl] extract_workers`, default 2).
    10 us a row); ranking ~9,700 matches cannot come under 50 ms that way. Copy detection's MinHash (one
    blake2b per shingle) keeps its hash so stored fingerprints stay comparable.
 
+### A third pass (issue 23, continued)
+
+10. Memory with two workers (peak PSS sampled every 50 ms, per process at the peak): the crawl's own
+    process held 95-99 MB of its own and each worker 18-35 MB. Workers now give their free heap back to
+    the system after each page (glibc's malloc_trim, 0.4 ms a page, spent while the crawl's process is the
+    slower side), and the crawl freezes its objects (gc.freeze) before it forks them, so the collector no
+    longer copies the pages they share: 263-267 MB -> 235-247 MB over 7 runs, under the 250 MB target.
+    `tests/test_startup.py` checks that a worker keeps 2 MB of a 3 MB page's 26 MB.
+11. The daemon's crawl launcher compiles the rules' 934 phrase patterns (0.11 s) and the gazetteer's 242
+    (0.03 s) before it forks; a crawl on its own had compiled them while its first articles waited
+    (py-spy: 0.19 s of a 181-page crawl). A crawl of its own compiles the gazetteer in its warm-up thread.
+12. Looked at and left, with the figures of this machine on 2026-12-04:
+    - Start-up of `chipwatch crawl` is 0.62-0.68 s to the first request: the interpreter and click 0.05 s,
+      importing Scrapy and Twisted 0.33 s (Twisted's TCP transport imports pyOpenSSL and cryptography,
+      0.07 s; sqlite-utils imports numpy, 0.06 s), Scrapy's HTTP handler 0.06 s, building the crawler
+      and loading the classifier 0.05 s, opening the spider and the database 0.06 s. The 0.5 s target
+      would need Scrapy and Twisted to import less; a scheduled crawl, forked by the launcher, starts in
+      about 0.3 s.
+    - Grouping, 4.9-5.0 ms an article at 1,000 and 100,000 stored: comparing the ~300 profiles near it
+      1.6 ms, joining the story 1.3 ms (refresh_summary reads the whole story again, and in this
+      benchmark all 300 new articles join one story that grows to 600), listing the window 0.7 ms, the
+      commit 0.7 ms. A numpy keyword overlap cut its share from 0.88 to 0.22 ms but not to the same last
+      bit, so it was left; 3 ms needs a story summary kept up to date article by article.
+    - Search sorted by relevance: sorting the matches on their keys and reading only the page's rows
+      changed nothing (p50 40 ms both ways): the cost is bm25 itself.
+    - End to end, extraction alone (`pipeline.extract.extract_page` over the 181 pages) takes 2.9 s, as
+      long as the `trafilatura.extract` reference (2.9-3.1 s); the rest of the pipeline and Scrapy add
+      2.5 s, so one worker cannot reach 1.2x. With two workers the crawl's own process is the slower side
+      (downloading, classifying, entities, copies and storing, 19 ms a page).
+
 ### Where the time goes now
 
-Stage times of a one-worker crawl of the 181 pages (wall clock, each stage's `process_item`): extraction
-6.8 s, classification 0.74 s, copy detection 0.55 s, entities 0.49 s, storing 0.38 s, stories 0.11 s,
-normalising 0.10 s; Scrapy's own downloading, scheduling and the spider callbacks about 1 s. Extraction is
-trafilatura's own pruning and extraction (its XPath pruning alone is a quarter of it), which chipwatch runs
-at 1.1-1.2x trafilatura's default speed; the end-to-end ratio cannot pass that without extracting with
-less than trafilatura, which would cost F1. With two workers the crawl's own process and the two workers
-share two cores.
+A one-worker crawl of the 181 pages, sampled with py-spy at 250 Hz (shares of the crawl process's
+samples): extraction 50% (trafilatura's own pruning and extraction most of it: its XPath pruning 13%),
+classification 5%, copy detection 4%, entities 4%, metadata 3%, storing 3%, normalising 1%, stories 1%; Scrapy's own
+downloading, scheduling and callbacks 9%; start-up 13%. Extraction is what the reference does, at about its
+speed; the end-to-end ratio cannot pass 1x with one worker without extracting with less than trafilatura,
+which would cost F1. With two workers the crawl's own process and the two workers share two cores.
 
 The reference is single-threaded `trafilatura.extract` with its defaults over the same pages (the median
 of three passes in a full run); the pipeline's figure includes fetching over HTTP, metadata, dates,
