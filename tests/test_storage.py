@@ -196,3 +196,18 @@ def test_search_filters_inside_the_index_follow_reclassification(tmp_path):
     assert [r["id"] for r in search_articles(db, "H200", topic="china-response", until="2026-01-01")] == [article]
     assert search_articles(db, "H200", since="2025-12-13") == []
     db.close()
+
+
+def test_relevance_counts_the_words_not_the_facets_a_filter_adds(db):
+    """Two articles with the same words rank alike, whatever their month: the month a date filter adds to
+    the MATCH is no evidence of relevance (before migration 0020, the article alone in its month came first
+    because that month's token is rarer)."""
+    topics = [TopicScore("export-controls", 0.8, [])]
+    store_article(db, record("https://x.test/quiet", published_at="2025-11-20T00:00:00Z"), topics, "now")
+    store_article(db, record("https://x.test/busy", content_hash="h2"), topics, "now")
+    for n in range(6):
+        other = record(f"https://x.test/other-{n}", content_hash=f"o{n}", title=f"Market note {n}", text="Shares rose.")
+        store_article(db, other, topics, "now")
+    found = search_articles(db, "H200", sort="relevance", since="2025-11-01")
+    # Equal scores, so the newer id comes first, as it does for any tie.
+    assert [r["url"] for r in found] == ["https://x.test/busy", "https://x.test/quiet"]

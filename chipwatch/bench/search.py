@@ -23,7 +23,7 @@ from storage import open_database
 from storage.fts import facets, index_text
 from storage.search import SearchQuery, search
 
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"  # 3: made with migration 0020 (relevance counts the words only)
 START = datetime(2023, 1, 1, tzinfo=UTC)
 SPAN_DAYS = 3 * 365
 # The story's words and how often an article uses them.

@@ -32,6 +32,7 @@ from storage.migrations import (
     m0017_lists_and_rules,
     m0018_watch_counterparties,
     m0019_profile_revision,
+    m0020_rank_words_only,
 )
 
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
@@ -54,6 +55,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0017_lists_and_rules", m0017_lists_and_rules.migrate),
     ("0018_watch_counterparties", m0018_watch_counterparties.migrate),
     ("0019_profile_revision", m0019_profile_revision.migrate),
+    ("0020_rank_words_only", m0020_rank_words_only.migrate),
 ]
 
 
