@@ -113,6 +113,7 @@ class ExtractStage:
 
     shared_pool: ClassVar[ProcessPoolExecutor | None] = None
     users: ClassVar[int] = 0
+    froze: ClassVar[bool] = False
 
     def __init__(self, signals: Any = None, workers: int = 1) -> None:
         self.signals = signals
@@ -167,9 +168,13 @@ class ExtractStage:
         pages stay shared instead of being copied into each process. With two workers over the 181
         benchmark pages, this and giving back each page's memory (release_free_memory) took the peak from
         263-267 MB to 235-247 MB. The frozen objects are the crawl's modules, models and settings, which
-        live as long as the process anyway.
+        live as long as the process anyway. Only the first pool freezes: freezing again at each new one (a
+        cluster worker starts one per crawl) would keep for good whatever garbage the collector had not
+        reached each time.
         """
-        gc.freeze()
+        if not ExtractStage.froze:
+            gc.freeze()
+            ExtractStage.froze = True
         return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"))
 
     def _warn(self, item: ArticleItem, kind: str, message: str) -> None:

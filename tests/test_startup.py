@@ -148,3 +148,30 @@ def test_the_launcher_compiles_every_pattern_before_it_forks_a_crawl():
     found = json.loads(result.stdout)
     assert found["phrases"] > 100 and found["compiled"] == found["phrases"], found
     assert found["entities"] == 1, found
+
+
+FROZEN = """
+import gc, json
+from pipeline.stages import ExtractStage
+stage = ExtractStage(workers=2)
+stage._start_pool().shutdown()
+first = gc.get_freeze_count()
+junk = [[] for _ in range(50_000)]
+for item in junk:
+    item.append(item)  # garbage the collector has not reached yet when the next pool starts
+del junk
+stage._start_pool().shutdown()
+print(json.dumps({"first": first, "second": gc.get_freeze_count()}))
+"""
+
+
+def test_only_the_first_pool_of_workers_freezes_what_the_process_holds():
+    """Freezing before the fork keeps the pages the workers share from being copied; freezing again at each
+    pool (a cluster worker starts one per crawl) would keep for good the garbage of that moment."""
+    result = subprocess.run(
+        [sys.executable, "-c", FROZEN], capture_output=True, cwd=REPO, env=clean_env(), timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    counts = json.loads(result.stdout)
+    assert counts["first"] > 10_000, counts  # the modules and what they loaded
+    assert counts["second"] == counts["first"], counts
