@@ -121,7 +121,7 @@ def test_an_extraction_worker_gives_back_what_a_large_page_took():
 
 
 PRELOADED = """
-import json
+import json, sys
 from chipwatch.crawl.launcher import preload
 from chipwatch.config import load_options
 from pipeline.entities import _patterns
@@ -134,13 +134,14 @@ print(json.dumps({
     "phrases": len(phrases),
     "compiled": sum("pattern" in vars(phrase) for phrase in phrases),
     "entities": _patterns.cache_info().currsize,
+    "imported": [name for name in ("pipeline.process", "spiders.handlers", "trafilatura") if name in sys.modules],
 }))
 """
 
 
-def test_the_launcher_compiles_every_pattern_before_it_forks_a_crawl():
-    """What the launcher compiles, no crawl it forks compiles again: the rules' phrases (compiled as they
-    first occur in a crawl of its own) and the entities' gazetteer, about 0.1 s of each crawl."""
+def test_the_launcher_imports_and_compiles_what_a_crawl_needs_before_it_forks_one():
+    """What the launcher imports and compiles, no crawl it forks does again: the pipeline's heavy half, the
+    rules' phrases (compiled as they first occur in a crawl of its own) and the entities' gazetteer."""
     result = subprocess.run(
         [sys.executable, "-c", PRELOADED], capture_output=True, cwd=REPO, env=clean_env(), timeout=120, check=False
     )
@@ -148,6 +149,7 @@ def test_the_launcher_compiles_every_pattern_before_it_forks_a_crawl():
     found = json.loads(result.stdout)
     assert found["phrases"] > 100 and found["compiled"] == found["phrases"], found
     assert found["entities"] == 1, found
+    assert found["imported"] == ["pipeline.process", "spiders.handlers", "trafilatura"], found
 
 
 FROZEN = """

@@ -50,6 +50,7 @@ def preload(config: str | None) -> None:
     import chipwatch.cli.crawl
     import chipwatch.crawl.in_process
     import chipwatch.watches.run  # noqa: F401
+    import pipeline.process  # noqa: F401
     import spiders.handlers  # noqa: F401
     from chipwatch.config import load_options
     from pipeline.entities import compile_patterns
