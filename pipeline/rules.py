@@ -46,6 +46,7 @@ class Phrase:
     weight: float
     literal: str  # must occur in the text for the pattern to be worth running
     source: str  # the regular expression, compiled the first time the literal occurs
+    leads: bool = False  # every match starts with the literal: the search can start where it first occurs
 
     @cached_property
     def pattern(self) -> re.Pattern[str]:
@@ -185,7 +186,7 @@ def _compile(text: str, weight: float) -> Phrase:
         end = "" if normalised.endswith("*") else (rf"(?![{WORD}])" if core[-1:].isalnum() else "")
         pattern = start + escaped + end
     literal = max(pieces, key=len)
-    return Phrase(text=text, weight=weight, literal=literal, source=pattern)
+    return Phrase(text=text, weight=weight, literal=literal, source=pattern, leads=literal == pieces[0])
 
 
 class _Matcher:
@@ -201,8 +202,11 @@ class _Matcher:
         if phrase.source in self.found:
             return self.found[phrase.source]
         seen = None
-        if phrase.literal in self.haystack:
-            match = phrase.pattern.search(self.haystack)
+        at = self.haystack.find(phrase.literal)
+        if at >= 0:
+            # No match can start before the literal's first occurrence when it opens the phrase (a lookbehind
+            # still sees the character before): the regex skips the text before it.
+            match = phrase.pattern.search(self.haystack, at if phrase.leads else 0)
             if match:
                 seen = self.original[match.start() : match.end()] if self.same_length else match.group()
         self.found[phrase.source] = seen

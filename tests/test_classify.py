@@ -11,7 +11,7 @@ from chipwatch.config import ClassifyOptions
 from chipwatch.errors import ConfigError
 from pipeline.classify import TOPIC_IDS, classify, load_classifier
 from pipeline.language import to_simplified
-from pipeline.rules import load_rules, score_rules
+from pipeline.rules import _compile, _Matcher, load_rules, score_rules
 
 OPTIONS = ClassifyOptions()
 
@@ -151,6 +151,20 @@ def test_h20_does_not_match_inside_h200():
     assert score_rules(rules, "H200", "").relevance == score_rules(rules, "H200 H200", "").relevance
     h20 = score_rules(rules, "H20", "")
     assert h20.relevance == score_rules(rules, "H20 H20", "").relevance
+
+
+def test_a_phrase_is_found_after_its_literal_first_occurs_inside_another_word():
+    """A phrase whose matches start with its literal is searched from the literal's first occurrence on;
+    that occurrence may fail the whole-word check, and a later one still matches (a lookbehind sees the
+    character before where the search starts). A phrase whose literal is not its start is searched whole."""
+    ban = _compile("ban", 1.0)
+    assert ban.leads
+    assert _Matcher("urban banking, then a ban", "urban banking, then a ban").match(ban) == "ban"
+    assert _Matcher("urban banking", "urban banking").match(ban) is None
+    sales = _compile("allow* sales", 1.0)
+    assert not sales.leads  # its literal is " sales", after a word of any ending
+    text = "a ban on sales; they allowed sales"
+    assert _Matcher(text, text).match(sales) == "allowed sales"
 
 
 def test_rules_version_changes_with_the_topics_file(tmp_path):
