@@ -9,6 +9,7 @@ import sqlite3
 import pytest
 
 from pipeline.entities import extract_entities
+from pipeline.language import to_simplified
 from pipeline.minhash import signature, similarity
 from pipeline.urls import canonical_url
 from tests.helpers import clean_env, run_chipwatch
@@ -148,6 +149,28 @@ def test_entities_are_normalised_across_languages():
     assert "money:usd:5.5b" in money
     assert "money:usd:5.5b" in {e.key for e in extract_entities("英伟达计提55亿美元", "")}
     assert "chip:h20" not in {e.key for e in extract_entities("H200 only", "")}
+
+
+def test_entities_found_in_one_pass_are_those_a_search_for_each_form_finds():
+    """extract_entities finds the gazetteer's surface forms present in one Aho-Corasick pass; it must name
+    the same entities as searching for every form in turn, at word edges, inside longer words and in both
+    scripts."""
+    from pipeline.entities import _patterns
+
+    def each_form(title: str, text: str) -> set[str]:
+        haystack = to_simplified(f"{title}\n{text}".lower())
+        return {entity.key for _, pattern, entity in _patterns() if pattern.search(haystack)}
+
+    measured = {"percent", "money", "citation"}  # found by their own patterns, not the gazetteer
+    samples = [(form, f"x{form} {form}x, {form}. {form}s and pre{form} {form.upper()}") for form, _, _ in _patterns()]
+    samples += [
+        ("Nvidia H200 approved; US takes 25%", "The Commerce Department said; SMIC and Huawei's Ascend 910C."),
+        ("輝達H20晶片遭約談", "國家網信辦約談輝達，美國商務部出口管制，華為昇騰。"),
+        ("", ""),
+    ]
+    for title, text in samples:
+        found = {e.key for e in extract_entities(title, text) if e.kind not in measured}
+        assert found == each_form(title, text), title
 
 
 def test_short_and_boilerplate_texts_are_never_called_copies():
