@@ -61,11 +61,11 @@ def preload(config: str | None) -> None:
         options = load_options(Path(config) if config else None)
         # Every pattern compiled here is one no crawl compiles: about 0.1 s of each scheduled crawl's time.
         preload_classifier(options.classify.topics, options.classify.model).rules.compile()
+        compile_patterns()
     except Exception as error:  # the crawl itself reports a broken configuration, where it is recorded
         log.warning("classifier not preloaded: %s", error)
     try:
         warm_up()
-        compile_patterns()
     except Exception as error:  # a crawl then loads it itself, as it did before the warm-up
         log.warning("extraction not warmed up: %s", error)
 
