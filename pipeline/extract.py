@@ -5,21 +5,27 @@ The page is parsed once; the metadata readers and trafilatura share the tree.
 
 from __future__ import annotations
 
+import contextlib
 import html as html_lib
 import re
 from dataclasses import dataclass, field
 
+import lxml.html
 import trafilatura
 from htmldate import find_date
 from lxml import etree
-from lxml.html import HtmlElement
-from trafilatura.utils import load_html
+from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HtmlProcessingInstruction
+from trafilatura.utils import repair_faulty_html
 
 from pipeline.dates import day_first_for, finest, in_iso_order, parse_date, read_date, time_on_day
 from pipeline.day_shown import day_shown
 from pipeline.encoding import decode_bytes
 from pipeline.language import detect_language
 from pipeline.metadata import PageMetadata, read_metadata
+from pipeline.selectors import speed_up_trafilatura
+
+# trafilatura's selectors as Python functions: the same elements, several times faster (pipeline/selectors.py).
+speed_up_trafilatura()
 
 TITLE_SEPARATORS = re.compile(r"\s+[|\-–—·»]\s+|\s*[_｜|]\s*")
 # What a site's name in a title looks like when nothing else names the site.
@@ -63,6 +69,17 @@ COPYRIGHT = re.compile(r"©|copyright|版权|版權", re.I)
 TIME_ELEMENT_XPATH = "//time[not(ancestor::nav or ancestor::aside or ancestor::footer or ancestor::li)]/@datetime"
 # How much of a page's text is searched for a printed time.
 VISIBLE_TEXT_CHARS = 30_000
+# trafilatura's parser settings, but every element an HtmlElement: lxml.html's own parser decides each element
+# object's class in Python (FormElement for <form>, InputElement for <input>, ...) whenever lxml makes one,
+# about 2,000 times a page through trafilatura's passes; chipwatch uses none of those classes.
+PARSER = lxml.html.HTMLParser(
+    collect_ids=False, default_doctype=False, encoding="utf-8", remove_comments=True, remove_pis=True
+)
+PARSER.set_element_class_lookup(
+    etree.ElementDefaultClassLookup(
+        element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction, entity=HtmlEntity
+    )
+)
 # Real article pages stay far below these (the 181 benchmark pages: at most ~1,600 elements, depth 50);
 # junk or generated pages above them cost trafilatura seconds each.
 MAX_ELEMENTS = 20_000
@@ -146,12 +163,23 @@ def warm_up() -> None:
 
 
 def _parse(html: str) -> HtmlElement | None:
+    """The page's tree, read as trafilatura's load_html reads a text (its repairs, its parser's settings),
+    or None when it is empty or not HTML."""
     if not html.strip():
         return None
-    try:
-        return load_html(html)
-    except (ValueError, TypeError):
-        return None
+    beginning = html[:50].lower()
+    html = repair_faulty_html(html, beginning)
+    tree = None
+    with contextlib.suppress(ValueError, etree.LxmlError):  # ValueError: a text declaring its encoding
+        tree = lxml.html.fromstring(html, parser=PARSER)
+    if tree is None or len(tree) < 1:
+        try:
+            tree = lxml.html.fromstring(html.encode("utf-8", "surrogatepass"), parser=PARSER)
+        except (ValueError, etree.LxmlError):
+            return None
+    if "html" not in beginning and len(tree) < 2:
+        return None  # a fragment or another kind of text, not a page
+    return tree
 
 
 def _too_complex(tree: HtmlElement) -> str | None:

@@ -1,0 +1,150 @@
+"""trafilatura's selectors compiled to Python (pipeline/selectors.py) select what libxml2 selects."""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import lxml.html
+import pytest
+from lxml import etree
+
+from pipeline.selectors import CompiledSelector, compile_selector, speed_up_trafilatura
+from tests.helpers import REAL, SHARED
+
+RE = {"re": "http://exslt.org/regular-expressions"}
+
+# Elements whose attributes come in every order and state the quirks turn on: both of id and class
+# (either first), one of them, an empty one, none; mixed case; nested candidates; converted tag names.
+ATTRIBUTE_SETS = [
+    {},
+    {"class": "comment-list"},
+    {"id": "comments", "class": "x"},
+    {"class": "x", "id": "comments"},
+    {"id": "", "class": "cookie-bar"},
+    {"class": "cookie-bar", "id": ""},
+    {"class": "reply-to", "id": "main"},
+    {"id": "reply-1", "class": "Main-Content"},
+    {"role": "Navigation"},
+    {"style": "display:none", "aria-hidden": "true"},
+    {"class": "FullText", "data-lp-replacement-content": ""},
+    {"id": "teaserBox"},
+    {"class": "post bottom"},
+]
+
+
+def synthetic_page() -> etree._Element:
+    blocks = []
+    for number, (tag, attributes) in enumerate(
+        itertools.product(["div", "section", "p", "ul", "span"], ATTRIBUTE_SETS)
+    ):
+        written = " ".join(f'{name}="{value}"' for name, value in attributes.items())
+        inner = "<h1>t</h1>" if number % 3 == 0 else "<b>x</b>"
+        blocks.append(f"<{tag} {written}>{inner}<div {written}>n</div></{tag}>")
+    return lxml.html.fromstring(f"<html><body><main>{''.join(blocks)}</main><article>a</article></body></html>")
+
+
+EXPRESSIONS = [
+    ".//*[re:test(@id|@class, 'cookie')]",
+    ".//*[starts-with(@id|@class, 'reply-')]",
+    ".//*[starts-with(@class|@id, 'reply-')]",
+    ".//*[re:test(@title, '^$')]",
+    ".//*[contains(@title, '')]",
+    ".//*[self::div or self::ul][re:test(@id, '^comment') or re:test(@class, '^comment')][not(self::ul) or @id]",
+    ".//*[self::div or self::section][not(.//h1) or re:test(@class, 'x')]",
+    ".//*[contains(translate(@role, 'N', 'n'), 'nav') or contains(translate(@class, 'CMX', 'cm'), 'main-content')]",
+    ".//*[@class='x' or @aria-hidden='true' or @data-lp-replacement-content]",
+    ".//*[re:test(@class, 'fulltext', 'i')]",
+    ".//*[self::div or self::p][re:test(@class, 'x|bottom')][1]",
+    "(.//*[self::div or self::section][re:test(@class, 'x')])[1]",
+    "(.//article)[1]",
+    "(.//*[starts-with(@id, 'main')])[1]|(.//main)[1]",
+    ".//span|.//ul",
+    ".//*[(@id and @class) and not(re:test(@class, 'x'))]",
+]
+
+
+@pytest.mark.parametrize("expression", EXPRESSIONS)
+def test_compiled_selectors_select_what_libxml2_selects(expression: str) -> None:
+    page = synthetic_page()
+    compiled = compile_selector(expression)
+    assert compiled is not None, expression
+    expected = etree.XPath(expression, namespaces=RE)(page)
+    assert compiled(page) == expected
+    assert expected, "each expression selects something on the page, or it tests nothing"
+    # From an element inside the page, as trafilatura calls them on a subtree.
+    inner = page.find(".//main")
+    assert compiled(inner) == etree.XPath(expression, namespaces=RE)(inner)
+
+
+def test_expressions_outside_the_subset_are_left_to_libxml2() -> None:
+    for expression in ["//p", ".//p[position() > 2]", ".//*[@id != 'x']", ".//p/a", ".//*[1][@id]", ".//*[name()='p']"]:
+        assert compile_selector(expression) is None, expression
+
+
+def test_every_selector_of_body_extraction_is_compiled() -> None:
+    from trafilatura import xpaths
+
+    speed_up_trafilatura()
+    assert speed_up_trafilatura() >= 23  # a second call compiles nothing again, and changes nothing
+    for name in [
+        "BODY_XPATH",
+        "COMMENTS_XPATH",
+        "COMMENTS_DISCARD_XPATH",
+        "DISCARD_IMAGE_ELEMENTS",
+        "OVERALL_DISCARD_XPATH",
+        "PRECISION_DISCARD_XPATH",
+        "RAW_TREE_PRUNE_XPATH",
+        "REMOVE_COMMENTS_AND_LISTS_XPATH",
+        "REMOVE_COMMENTS_XPATH",
+        "TEASER_DISCARD_XPATH",
+    ]:
+        assert all(isinstance(each, CompiledSelector) for each in getattr(xpaths, name)), name
+
+
+@contextmanager
+def shadowed() -> Iterator[list[str]]:
+    """Every compiled selector also asks libxml2, and records where the two differ."""
+    speed_up_trafilatura()
+    differences: list[str] = []
+    compiled_call = CompiledSelector.__call__
+
+    def both(self: CompiledSelector, context: object, **variables: object) -> object:
+        ours = compiled_call(self, context, **variables)
+        if ours != self.original(context, **variables):
+            differences.append(self.path)
+        return ours
+
+    CompiledSelector.__call__ = both  # type: ignore[method-assign]
+    try:
+        yield differences
+    finally:
+        CompiledSelector.__call__ = compiled_call  # type: ignore[method-assign]
+
+
+def real_pages() -> list[bytes]:
+    pages = [path.read_bytes() for path in sorted(REAL.glob("html_*/*.html"))]
+    benchmark = SHARED / "benchmarks" / "article-extraction"
+    if (benchmark / "ground-truth.json").exists():
+        ids = sorted(json.loads((benchmark / "ground-truth.json").read_text(encoding="utf-8")))
+        pages += [gzip.decompress((benchmark / "html" / f"{page}.html.gz").read_bytes()) for page in ids[::3]]
+    if not pages:
+        pytest.skip("../shared is absent: no real pages")
+    return pages
+
+
+def test_on_real_pages_every_call_of_every_extraction_pass_selects_what_libxml2_selects() -> None:
+    import trafilatura
+
+    from pipeline.extract import extract_page
+
+    pages = real_pages()
+    with shadowed() as differences:
+        for page in pages:
+            extract_page(page, "https://example.com/news/1")
+            trafilatura.extract(page, favor_recall=True)  # the recall pass and its fallbacks
+            trafilatura.extract(page, include_comments=True)  # the comment selectors
+    assert differences == []
