@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chipwatch.bench.extraction import load_benchmark, run_extractor, score, trafilatura_body
+from chipwatch.bench.extraction import load_benchmark, run_extractor, score, trafilatura_run
 from tests.helpers import SHARED, run_chipwatch
 
 BENCHMARK = SHARED / "benchmarks" / "article-extraction"
@@ -32,7 +32,7 @@ def test_our_extraction_beats_trafilatura_on_a_sample_of_real_pages() -> None:
     from chipwatch.bench.extraction import chipwatch_body
 
     pages = load_benchmark(BENCHMARK, limit=40)
-    reference = run_extractor("trafilatura", trafilatura_body, pages)
+    reference = trafilatura_run(pages)
     ours = run_extractor("chipwatch", chipwatch_body, pages)
     assert ours.score.f1 >= reference.score.f1
     assert ours.score.precision > reference.score.precision

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from chipwatch.bench.reference import stock_trafilatura
 from demo.server import MirrorServer
 
 
@@ -95,9 +96,7 @@ def run(
     shared: Path, limit: int | None = None, extract_workers: int | None = None, reference_runs: int = 3
 ) -> EndToEnd:
     """Crawl the pages with `extract_workers` extraction workers (the crawl's default when None), then
-    time trafilatura.extract over the same pages in this process."""
-    import trafilatura
-
+    time trafilatura.extract alone over the same pages (chipwatch/bench/reference.py)."""
     pages = benchmark_pages(shared, limit)
     server = serve_site(pages)
     try:
@@ -130,13 +129,7 @@ def run(
         server.stop()
     # The reference is timed three times and the median kept: one pass of a few seconds on a shared machine
     # varies by a third from run to run.
-    timings = []
-    for _ in range(reference_runs):
-        reference_started = time.perf_counter()
-        for _, html in pages:
-            trafilatura.extract(html)
-        timings.append(time.perf_counter() - reference_started)
-    reference = statistics.median(timings)
+    reference = statistics.median(stock_trafilatura([(html, None) for _, html in pages], reference_runs).seconds)
     return EndToEnd(
         pages=len(pages),
         stored=stored,
