@@ -250,7 +250,7 @@ class _Parser:
             return _Test(f"{value}.startswith({argument!r})")
         # As lxml's EXSLT re:test compiles it: Python's re, case-insensitive with the "i" flag.
         pattern = re.compile(argument, re.IGNORECASE if "i" in flags else 0)
-        return _Test(f"({self.constant(pattern)}.search({value}) is not None)")
+        return _Test(f"{self.constant(_Searched(pattern))}[{value}]")
 
     def attribute_names(self) -> list[str]:
         names = []
@@ -294,6 +294,24 @@ def _translation(source: str, target: str) -> dict[int, int | None]:
     for index, character in enumerate(source):
         table.setdefault(ord(character), ord(target[index]) if index < len(target) else None)
     return table
+
+
+class _Searched(dict[str, bool]):
+    """Whether the pattern occurs in a value, remembered: a page repeats its class names (a hundred
+    <div class="item">) and a site its templates, so most values were searched before."""
+
+    LIMIT = 20_000  # values remembered before starting over (memory stays under a few MB)
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        super().__init__()
+        self.pattern = pattern
+
+    def __missing__(self, value: str) -> bool:
+        found = self.pattern.search(value) is not None
+        if len(self) >= self.LIMIT:
+            self.clear()
+        self[value] = found
+        return found
 
 
 def _first_written(element: Any, names: tuple[str, ...]) -> str:

@@ -3,7 +3,9 @@ comment blocks, titles with entities and site suffixes, a meta title cut short a
 
 from __future__ import annotations
 
-from pipeline.extract import extract_page, looks_like_a_widget
+import re
+
+from pipeline.extract import WIDGET_HEADINGS, WIDGET_MARKERS, WIDGET_PHRASES, extract_page, looks_like_a_widget
 from pipeline.metadata import read_metadata
 
 # Fiction written for chipwatch's tests.
@@ -49,6 +51,19 @@ def test_a_widget_taken_for_the_article_is_noticed():
     widget = "为您推荐：虚构新闻标题第1条 相关推荐 热门评论 " * 30
     assert looks_like_a_widget(widget, tree, metadata)
     assert not looks_like_a_widget("\n".join(PARAGRAPHS), tree, metadata)
+
+
+def test_widget_markers_find_what_a_plain_alternation_finds() -> None:
+    plain = re.compile("|".join([*WIDGET_HEADINGS, *(rf"\b{p}" for p in WIDGET_PHRASES)]), re.I)
+    texts = [
+        PORTAL,
+        "TRENDING now. most popular; More From the desk. comments (12) You May Also Like Recommended for you",
+        "retrending, Almost read, 相关推荐相关阅读评论区 網友評論 upcomments(3) Comment (4) trending",
+        "\n".join(PARAGRAPHS),
+    ]
+    for text in texts:
+        assert WIDGET_MARKERS.findall(text) == plain.findall(text)
+    assert len(WIDGET_MARKERS.findall(texts[1])) == 6 and len(WIDGET_MARKERS.findall(texts[2])) == 6
 
 
 def page_with(title_tags: str, body: str = "") -> bytes:
