@@ -36,12 +36,12 @@ def signature(text: str | None) -> numpy.ndarray | None:
     words = tokens(text or "")
     if len(words) < MIN_TOKENS:
         return None
-    shingles = {" ".join(words[i : i + SHINGLE]).encode("utf-8") for i in range(len(words) - SHINGLE + 1)}
-    hashes = numpy.fromiter(
-        (int.from_bytes(hashlib.blake2b(shingle, digest_size=4).digest(), "little") for shingle in shingles),
-        dtype=numpy.uint64,
-        count=len(shingles),
-    )
+    # Each shingle is its words joined by spaces, in UTF-8 (encoding the words once gives the same bytes),
+    # hashed to 4 bytes read as a little-endian integer: all of them converted at once.
+    encoded = [word.encode("utf-8") for word in words]
+    shingles = {b" ".join(encoded[i : i + SHINGLE]) for i in range(len(encoded) - SHINGLE + 1)}
+    digests = b"".join([hashlib.blake2b(shingle, digest_size=4).digest() for shingle in shingles])
+    hashes = numpy.frombuffer(digests, dtype="<u4").astype(numpy.uint64)
     permuted = (hashes[:, None] * _A + _B) % MERSENNE_PRIME & MAX_HASH
     return permuted.min(axis=0).astype(numpy.uint32)
 

@@ -45,6 +45,7 @@ class Warmup:
 
     thread: ClassVar[threading.Thread | None] = None
     lock = threading.Lock()
+    froze: ClassVar[bool] = False  # see freeze_loaded
 
     @classmethod
     def start(cls) -> None:
@@ -77,7 +78,25 @@ def _import_pipeline() -> None:
         warm_up()  # before the extraction workers are forked from this process
         compile_patterns()  # while the first requests are out, not when the first article waits for them
     except Exception:  # the stage's own import raises the same error where the crawl records it
-        pass
+        return
+    freeze_loaded()
+
+
+def freeze_loaded() -> None:
+    """Freeze every object made so far (gc.freeze), once a process: the collector never visits them again.
+
+    Once the pipeline has loaded, those are the process's modules, models, compiled patterns and settings,
+    most of its heap, alive as long as it is. A crawl's full collections went through all of them again
+    and again (0.15 s of a 181-page crawl with one worker), and in forked extraction workers every visit
+    wrote to the pages they share with the crawl, which then got copied into each worker (with two workers
+    over the 181 benchmark pages this, and giving back each page's memory, took the peak from 263-267 MB
+    to 235-247 MB). Only once: freezing again later (a cluster worker runs many crawls) would keep for
+    good whatever garbage the collector had not reached by then.
+    """
+    with Warmup.lock:
+        if not Warmup.froze:
+            gc.freeze()
+            Warmup.froze = True
 
 
 class DuplicateItem(DropItem):
@@ -113,7 +132,6 @@ class ExtractStage:
 
     shared_pool: ClassVar[ProcessPoolExecutor | None] = None
     users: ClassVar[int] = 0
-    froze: ClassVar[bool] = False
 
     def __init__(self, signals: Any = None, workers: int = 1) -> None:
         self.signals = signals
@@ -161,20 +179,9 @@ class ExtractStage:
             raise DropItem(f"extraction crashed on {item.url}") from None
 
     def _start_pool(self) -> ProcessPoolExecutor:
-        """The workers, forked: they start at once with everything already imported and loaded.
-
-        Before the fork, every object made so far is frozen (gc.freeze): the collector never visits them
-        again, in the crawl or in its workers, so it never writes to the pages that hold them and those
-        pages stay shared instead of being copied into each process. With two workers over the 181
-        benchmark pages, this and giving back each page's memory (release_free_memory) took the peak from
-        263-267 MB to 235-247 MB. The frozen objects are the crawl's modules, models and settings, which
-        live as long as the process anyway. Only the first pool freezes: freezing again at each new one (a
-        cluster worker starts one per crawl) would keep for good whatever garbage the collector had not
-        reached each time.
-        """
-        if not ExtractStage.froze:
-            gc.freeze()
-            ExtractStage.froze = True
+        """The workers, forked: they start at once with everything already imported and loaded, and frozen
+        (freeze_loaded), so that the pages they share with the crawl stay shared."""
+        freeze_loaded()
         return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"))
 
     def _warn(self, item: ArticleItem, kind: str, message: str) -> None:
