@@ -1,5 +1,5 @@
 """Downloader middleware for crawling as a good citizen: retries that pause first, and a strict limit of
-requests in flight per site.
+requests in flight per site; and meta-refresh redirects found without decoding every page whole.
 
 Scrapy's RetryMiddleware retries at once. This one waits before each retry: what a 429 or 503's
 Retry-After asks (seconds or an HTTP date), else an exponential backoff; and it slows the whole site
@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
-from scrapy.http import Request, Response
+from scrapy.http import HtmlResponse, Request, Response
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import response_status_message
@@ -30,6 +31,9 @@ if TYPE_CHECKING:
 
 RATE_LIMIT_CODES = (429, 503)
 SITE_SLOT = "chipwatch_site_slot"
+# Scrapy looks for a meta refresh in a page's first 4,096 characters: at most this many bytes in UTF-8, GBK,
+# Big5 or any other encoding that writes ASCII as ASCII.
+REFRESH_HEAD_BYTES = 4 * 4096
 
 
 class PoliteRetryMiddleware(RetryMiddleware):
@@ -179,3 +183,20 @@ class OffsiteRedirectMiddleware:
         middleware = cls()
         middleware.crawler = crawler
         return middleware
+
+
+class HeadMetaRefreshMiddleware(MetaRefreshMiddleware):
+    """Scrapy's meta-refresh redirects, without decoding every page whole to look for one.
+
+    Scrapy decodes the whole body (response.text, with its encoding detection: 0.45 ms for the average
+    170 KB benchmark page, and chipwatch decodes it again to extract it) to search its first 4,096
+    characters for <meta http-equiv="refresh" ...>. Such a tag spells "refresh", so a page whose first
+    REFRESH_HEAD_BYTES never do has none. A head with NUL bytes (UTF-16, UTF-32) gets Scrapy's own look.
+    """
+
+    def process_response(self, request: Request, response: Response, spider: Spider | None = None) -> Any:
+        if isinstance(response, HtmlResponse):
+            head = response.body[:REFRESH_HEAD_BYTES]
+            if b"\x00" not in head and b"refresh" not in head.lower():
+                return response
+        return super().process_response(request, response)

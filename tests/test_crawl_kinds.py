@@ -220,3 +220,36 @@ def test_no_more_than_two_requests_at_once_to_one_site(fresh_mirror, network, tm
     assert crawl(tmp_path / "c.db", sources, CHIPWATCH_CRAWL_AUTOTHROTTLE="false").returncode == 0
     assert len(paths_of(fresh_mirror, "/slow/")) == len(articles) + 1
     assert fresh_mirror.max_in_flight <= 2
+
+
+def test_a_meta_refresh_is_followed_whatever_its_case_and_encoding(fresh_mirror, network, tmp_path):
+    base = fresh_mirror.base_url
+    moved, target = [a for a in network.articles if a.lang == "en" and not a.members_only][:2]
+    # Fiction: an old address that sends readers on with a meta refresh, once in UTF-8 and once in UTF-16.
+    refresh = f'<html><head><META HTTP-EQUIV="Refresh" CONTENT="0; URL={target.path}"></head><body>Moved.</body></html>'
+    fresh_mirror.add_route("/old/one.html", refresh.encode(), "text/html; charset=utf-8")
+    fresh_mirror.add_route("/old/two.html", refresh.encode("utf-16"), "text/html; charset=utf-16")
+    feed = rss(base, [(moved.title, "/old/one.html"), (target.title, "/old/two.html")])
+    fresh_mirror.add_route("/old/feed.xml", feed, "application/rss+xml")
+    sources = write_sources(tmp_path / "s.toml", {"name": "old", "kind": "feed", "url": f"{base}/old/feed.xml"})
+    db = tmp_path / "c.db"
+    assert crawl(db, sources).returncode == 0
+    assert fresh_mirror.requested_paths().count(target.path) >= 1
+    assert query(db, "SELECT url FROM articles WHERE source = 'old'") == [(base + target.path,)]
+
+
+def test_a_page_without_a_meta_refresh_is_not_decoded_to_look_for_one() -> None:
+    from scrapy.http import HtmlResponse, Request
+    from scrapy.utils.test import get_crawler
+
+    from spiders.middlewares import HeadMetaRefreshMiddleware
+
+    middleware = HeadMetaRefreshMiddleware.from_crawler(get_crawler())
+    request = Request("https://news.example/a.html")
+    page = b"<html><head><title>t</title></head><body>" + b"<p>words</p>" * 20_000 + b"</body></html>"
+    response = HtmlResponse(request.url, body=page, request=request)
+    assert middleware.process_response(request, response) is response
+    assert response._cached_ubody is None  # Scrapy's check would have decoded all 240 KB
+    late = page.replace(b"</head>", b'<meta http-equiv="refresh" content="0; url=/b.html"></head>')
+    redirected = middleware.process_response(request, HtmlResponse(request.url, body=late, request=request))
+    assert isinstance(redirected, Request) and redirected.url == "https://news.example/b.html"

@@ -42,8 +42,18 @@ UNUSED_DOWNLOADER_MIDDLEWARES = (
 )
 
 
+# Scrapy parts chipwatch replaces with its own, in the same place of the chain.
+REPLACED_DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": "spiders.middlewares.HeadMetaRefreshMiddleware",
+}
+
+
 def _without(base: dict[str, int], unused: tuple[str, ...]) -> dict[str, int]:
     return {name: order for name, order in base.items() if name not in unused}
+
+
+def _replaced(base: dict[str, int], replacements: dict[str, str]) -> dict[str, int]:
+    return {replacements.get(name, name): order for name, order in base.items()}
 
 
 def scrapy_settings(options: Options, *, log_level: str = "WARNING") -> dict[str, Any]:
@@ -64,8 +74,9 @@ def scrapy_settings(options: Options, *, log_level: str = "WARNING") -> dict[str
         "RETRY_TIMES": crawl.retries,
         # Left out of the base lists, not set to None: Scrapy imports every class a setting names, even one
         # that is switched off.
-        "DOWNLOADER_MIDDLEWARES_BASE": _without(
-            default_settings.DOWNLOADER_MIDDLEWARES_BASE, UNUSED_DOWNLOADER_MIDDLEWARES
+        "DOWNLOADER_MIDDLEWARES_BASE": _replaced(
+            _without(default_settings.DOWNLOADER_MIDDLEWARES_BASE, UNUSED_DOWNLOADER_MIDDLEWARES),
+            REPLACED_DOWNLOADER_MIDDLEWARES,
         ),
         "EXTENSIONS_BASE": _without(default_settings.EXTENSIONS_BASE, UNUSED_EXTENSIONS),
         "DOWNLOADER_MIDDLEWARES": {
