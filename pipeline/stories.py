@@ -112,10 +112,13 @@ def similarity(
     second: ArticleProfile,
     entity_idf: dict[str, float],
     weights: dict[str, float] | None = None,
+    shared: frozenset[str] | None = None,
 ) -> float:
     """How strongly two articles look like coverage of one development. `weights` keeps entity weights
-    between calls (links() compares one article with hundreds)."""
-    shared = first.entity_set & second.entity_set
+    between calls (links() compares one article with hundreds), and `shared` is their common entities when
+    the caller has them already."""
+    if shared is None:
+        shared = first.entity_set & second.entity_set
     entity = 0.0
     if shared:
         known = weights if weights is not None else {}
@@ -151,19 +154,22 @@ def links(article: ArticleProfile, recent: dict[int, ArticleProfile], entity_idf
     """The recent articles (by id) the new one is linked to, with the strength of each link."""
     found = {}
     terms = article.keywords.keys()
+    entities = article.entity_set
+    certain = article.when.certain
+    # Further apart than MAX_GAP (When.gap), with the bounds worked out once for the hundreds compared.
+    after, before = article.when.latest + MAX_GAP, article.when.earliest - MAX_GAP
     weights: dict[str, float] = {}
     for article_id, other in recent.items():
-        if article.when.gap(other.when) > MAX_GAP:
+        if other.when.earliest > after or other.when.latest < before:
             continue
-        if not (article.entity_set & other.entity_set) and terms.isdisjoint(other.keywords):
+        shared = entities & other.entity_set
+        if not shared and terms.isdisjoint(other.keywords):
             continue  # nothing in common: cannot reach the threshold
         if different_developments(article, other):
             continue
-        score = similarity(article, other, entity_idf, weights)
-        if article.when.certain and other.when.certain:
-            linked = score >= THRESHOLD
-        else:
-            linked = specific(article, other, score, entity_idf)
+        score = similarity(article, other, entity_idf, weights, shared)
+        both_dated = certain and other.when.certain
+        linked = score >= THRESHOLD if both_dated else specific(article, other, score, entity_idf)
         if linked:
             found[article_id] = round(score, 4)
     return found

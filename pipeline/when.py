@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 
 from pipeline.dates import MONTHS
 
@@ -43,8 +44,9 @@ class When:
     earliest: datetime
     latest: datetime
 
-    @property
+    @cached_property
     def certain(self) -> bool:
+        # Asked for every pair grouping compares: worked out once.
         return self.latest - self.earliest <= CERTAIN_WIDTH
 
     @property

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlite_utils
 
@@ -15,10 +14,10 @@ PROFILE_COLUMNS = "p.article_id, p.revision, p.moment, p.earliest, p.latest, a.s
 MAX_NAMING = 2000
 
 
-@dataclass(frozen=True)
-class ProfileRow:
+class ProfileRow(NamedTuple):
     """A stored profile as listed: enough to place it in time and its story, and a key that changes whenever
-    its words, topics or entities may have (read those with profile_details when the key is new)."""
+    its words, topics or entities may have (read those with profile_details when the key is new). A tuple:
+    grouping lists a few hundred for every new article."""
 
     article_id: int
     moment: str
