@@ -33,6 +33,7 @@ from storage.migrations import (
     m0018_watch_counterparties,
     m0019_profile_revision,
     m0020_rank_words_only,
+    m0021_story_leads,
 )
 
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
@@ -56,6 +57,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0018_watch_counterparties", m0018_watch_counterparties.migrate),
     ("0019_profile_revision", m0019_profile_revision.migrate),
     ("0020_rank_words_only", m0020_rank_words_only.migrate),
+    ("0021_story_leads", m0021_story_leads.migrate),
 ]
 
 
