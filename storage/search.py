@@ -5,7 +5,8 @@ storage/fts.py), so the index returns only articles that pass them; the exact fi
 the rows. Sorting by date then has two plans. When few articles match, the index leads: collect them,
 sort, cut. When many match (a common word and no narrow filter), sorting them all to show 50 would be
 slow, so the articles are walked newest first on the date index and each is checked against the full-text
-index until the page is full. A bounded count of matches picks the plan.
+index until the page is full. A bounded count of matches picks the plan. Sorting by relevance, the index
+ranks its matches on its own and only the page's articles are read (see _ranked).
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ EXPORT_COLUMNS = RESULT_COLUMNS.replace("substr(a.text, 1, 400) AS excerpt", "a.
 # Below this many matches the full-text index always leads (see _is_common).
 MIN_COMMON_MATCHES = 500
 STREAM_BATCH = 500
+# Articles read at once for a page in relevance order (storage/search.py: _ranked), the first time and at most.
+RANKED_BATCH = 100
+MAX_RANKED_BATCH = 3200
 
 
 @dataclass(frozen=True)
@@ -96,26 +100,66 @@ def iter_articles(db: sqlite_utils.Database, request: SearchQuery) -> Iterator[d
 
 
 def _run(db: sqlite_utils.Database, request: SearchQuery, columns: str) -> list[dict[str, Any]]:
+    if request.sort not in SORTS:
+        raise QueryError(f"unknown sort {request.sort!r} (known: {', '.join(SORTS)})")
+    if request.sort == "relevance" and request.limit and request.text and request.text.strip():
+        return _ranked(db, request, columns)
     sql, params = _plan(db, request, columns)
     cursor = _execute(db, sql, params, request.text)
     names = [column[0] for column in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
+def _ranked(db: sqlite_utils.Database, request: SearchQuery, columns: str) -> list[dict[str, Any]]:
+    """A page in relevance order: the index ranks its matches on its own, they are sorted here as ORDER BY
+    f.rank, a.id DESC sorts them, and their articles are read in that order, in growing batches, until the
+    page is full. Joined with the articles before sorting (to apply the exact filters), every match's row
+    was read to show a page of them: a fifth of the time of two common words over 60 days in a million
+    articles."""
+    match = _match(db, request)[0]
+    ranged, range_params = _id_range(request, "rowid")
+    cursor = _execute(
+        db,
+        f"SELECT rowid, rank FROM articles_fts{_where(['articles_fts MATCH ?', *ranged])}",
+        [match, *range_params],
+        request.text,
+    )
+    ranked = sorted(cursor.fetchall(), key=lambda hit: (hit[1], -hit[0]))
+    where, params = _filters(request)
+    wanted = request.offset + (request.limit or 0)
+    rows: list[dict[str, Any]] = []
+    start, batch = 0, RANKED_BATCH
+    while start < len(ranked) and len(rows) < wanted:
+        ids = [hit[0] for hit in ranked[start : start + batch]]
+        among = f"a.id IN ({', '.join('?' for _ in ids)})"
+        cursor = db.execute(f"SELECT {columns} FROM articles a{_where([among, *where])}", [*ids, *params])
+        names = [column[0] for column in cursor.description]
+        found = {article["id"]: article for article in (dict(zip(names, row, strict=True)) for row in cursor)}
+        rows += [found[article_id] for article_id in ids if article_id in found]
+        start += batch
+        batch = min(batch * 2, MAX_RANKED_BATCH)  # the filters keep few: fewer, larger reads
+    return rows[request.offset : wanted]
+
+
+def _match(db: sqlite_utils.Database, request: SearchQuery) -> tuple[str | None, str | None, tuple[str, str] | None]:
+    """The MATCH expression (the words, narrowed by the filters' facets), the words alone, and the stored
+    time span when the request has a date filter (read once: the month facets and the plan both use it)."""
+    span = _span(db) if request.text and (request.since or request.until) else None
+    if not (request.text and request.text.strip()):
+        return None, None, span
+    _check_balanced(request.text)
+    words = fts_query(request.text)
+    if not words:
+        raise QueryError(f"nothing to search for in {request.text!r}")
+    months = months_between(request.since, request.until, *span) if span else None
+    narrowing = facet_filter(topic=request.topic, lang=request.lang, months=months)
+    return (f"({words}) AND {narrowing}" if narrowing else words), words, span
+
+
 def _plan(db: sqlite_utils.Database, request: SearchQuery, columns: str) -> tuple[str, list[Any]]:
     if request.sort not in SORTS:
         raise QueryError(f"unknown sort {request.sort!r} (known: {', '.join(SORTS)})")
-    match = words = None
-    # The stored time span, read once: the month facets and the plan's cost estimate both use it.
-    span = _span(db) if request.text and (request.since or request.until) else None
-    if request.text and request.text.strip():
-        _check_balanced(request.text)
-        match = words = fts_query(request.text)
-        if not words:
-            raise QueryError(f"nothing to search for in {request.text!r}")
-        months = months_between(request.since, request.until, *span) if span else None
-        narrowing = facet_filter(topic=request.topic, lang=request.lang, months=months)
-        match = f"({words}) AND {narrowing}" if narrowing else words
+    match, words, span = _match(db, request)
     where, params = _filters(request)
     limit = " LIMIT ? OFFSET ?" if request.limit else ""
     limit_params = [request.limit, request.offset] if request.limit else []

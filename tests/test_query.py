@@ -89,6 +89,31 @@ def test_sorting_by_relevance_puts_the_best_match_first(demo_db):
     assert scores == sorted(scores, reverse=True)
 
 
+@pytest.mark.parametrize("batch", [2, 100])
+def test_a_page_in_relevance_order_is_the_one_the_index_and_the_filters_give(demo_db, monkeypatch, batch):
+    """Ranked by the index alone, then read in batches (storage/search.py: _ranked): the same rows, in the same
+    order, as joining every match with its article and sorting by rank, newer first on a tie."""
+    import storage.search as search_module
+    from storage import opened
+    from storage.search import RESULT_COLUMNS, SearchQuery, _plan, search
+
+    monkeypatch.setattr(search_module, "RANKED_BATCH", batch)  # small batches: many of them, and the doubling
+    requests = [
+        SearchQuery(text="H200", sort="relevance", limit=5),
+        SearchQuery(text="H200", sort="relevance", limit=4, offset=3),
+        SearchQuery(text="export OR chips OR 芯片", sort="relevance", limit=50),
+        SearchQuery(text="Nvidia", sort="relevance", lang="en", since="2025-12-05", limit=7, offset=2),
+        SearchQuery(text="英伟达", sort="relevance", topic="china-response", limit=10),
+        SearchQuery(text="chips OR GPU", sort="relevance", relevant=False, limit=10),
+    ]
+    with opened(demo_db, readonly=True) as db:
+        for request in requests:
+            sql, params = _plan(db, request, RESULT_COLUMNS)
+            joined = [row[0] for row in db.execute(sql, params)]
+            assert joined, request  # each request finds something, or it compares nothing
+            assert [row["id"] for row in search(db, request)] == joined, request
+
+
 def test_formats_jsonl_and_csv_carry_the_same_rows(demo_db):
     as_json = search_json(demo_db, "Nvidia")
     jsonl = cli(demo_db, "search", "Nvidia", "--format", "jsonl", "--limit", "500").stdout.decode().splitlines()
