@@ -123,6 +123,8 @@ def _crawl_here(options: Options, sources: list[Source], stream: TextIO, verbose
     # Without -v, Scrapy's own log stays quiet: every failure is recorded on its run and summarised.
     settings = scrapy_settings(options, log_level="INFO" if verbose else "CRITICAL")
     settings["CHIPWATCH_SOURCES_SYNCED"] = True  # done by crawl(), once for the whole crawl
+    # Each crawl is given its spider class: Scrapy need not import every module of spiders/ to find them.
+    settings["SPIDER_MODULES"] = []
     process = CrawlerProcess(settings)
     if not verbose:
         # A site whose robots.txt cannot be fetched is crawled as if it had none; Scrapy would print a
