@@ -41,6 +41,13 @@ class Classifier:
     def blend(self) -> dict[str, Any]:
         return self.linear.blend if self.linear else RULES_ONLY
 
+    def prepare(self) -> None:
+        """Build now what scoring builds on first use (the rules' literal finder and every phrase's pattern,
+        the model's lookup table and matrix): what a process that forks crawls does once for all of them."""
+        self.rules.compile()
+        if self.linear is not None:
+            self.linear.prepare()
+
 
 @dataclass
 class Classification:

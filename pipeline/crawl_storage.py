@@ -33,16 +33,20 @@ class CrawlStorage:
 
     _db: ClassVar[Database | None] = None
     _path: ClassVar[Path | None] = None
+    _setting: ClassVar[object] = None  # the CHIPWATCH_DB setting _path was read from
     _holders: ClassVar[int] = 0
 
     @classmethod
     def connection(cls, crawler: Crawler) -> Database:
         """The process's connection to the crawl's database, opened (and migrated) on first use."""
+        if cls._db is not None and crawler.settings.get("CHIPWATCH_DB") == cls._setting:
+            return cls._db  # asked by every stage for every item: no path to build and compare
         path = database_path(crawler)
         if cls._db is not None and cls._path != path:
             raise ConfigError(f"one crawl process writes one database: {cls._path}, not {path}")
         if cls._db is None:
             cls._db, cls._path = open_database(path), path
+            cls._setting = crawler.settings.get("CHIPWATCH_DB")
         return cls._db
 
     @classmethod
@@ -56,4 +60,4 @@ class CrawlStorage:
         if cls._holders <= 0:
             if cls._db is not None:
                 cls._db.close()
-            cls._db, cls._path, cls._holders = None, None, 0
+            cls._db, cls._path, cls._setting, cls._holders = None, None, None, 0

@@ -66,6 +66,10 @@ class LinearModel:
                 parts.append((value * weights[index], feature))
         return [feature for _, feature in sorted(parts, reverse=True)[:count]]
 
+    def prepare(self) -> None:
+        """Build the lookup table and the weight matrix now rather than at the first item."""
+        _ = self._table, self._matrix, self._intercepts
+
     @cached_property
     def _table(self) -> dict[str, tuple[float, int]]:
         """Each known feature's idf and its row in the weight matrix (-1: weighed for the norm only), so that

@@ -60,7 +60,7 @@ def preload(config: str | None) -> None:
     try:
         options = load_options(Path(config) if config else None)
         # Every pattern compiled here is one no crawl compiles: about 0.1 s of each scheduled crawl's time.
-        preload_classifier(options.classify.topics, options.classify.model).rules.compile()
+        preload_classifier(options.classify.topics, options.classify.model).prepare()
         compile_patterns()
     except Exception as error:  # the crawl itself reports a broken configuration, where it is recorded
         log.warning("classifier not preloaded: %s", error)
