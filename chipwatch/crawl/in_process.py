@@ -143,6 +143,11 @@ def _crawl_here(options: Options, sources: list[Source], stream: TextIO, verbose
         progress.attach(crawler)
         process.crawl(crawler, source=source)
         crawlers.append((source, crawler))
+    # Scrapy leaves the root logger at NOTSET (again with each crawler it makes) and drops what is below
+    # LOG_LEVEL in its handler, so every debug call of Scrapy's and trafilatura's (several a page) still
+    # built its record, looking up the caller's frame, before the handler dropped it. The loggers now stop them.
+    for name in ("", "scrapy"):  # the root and Scrapy's own, which Scrapy sets to DEBUG
+        logging.getLogger(name).setLevel(settings["LOG_LEVEL"])
     process.start()
     with opened(options.storage.db) as db:
         # A second Ctrl-C stops Scrapy before its spiders close: their runs end here, as cancelled.
