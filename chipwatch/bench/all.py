@@ -110,6 +110,14 @@ def machine() -> str:
     )
 
 
+def profile_notes() -> str:
+    """What profiling the end-to-end path found, round by round (profile_notes.md, shipped with the package):
+    the prose BENCHMARKS.md ends with."""
+    from chipwatch.resources import packaged
+
+    return packaged("chipwatch.bench", "profile_notes.md").read_text(encoding="utf-8")
+
+
 def markdown(report: Report, profile_notes: str) -> str:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     mode = "quick mode (`chipwatch bench --quick`: small sizes)" if report.quick else "full run (`make bench`)"
