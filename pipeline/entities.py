@@ -10,7 +10,7 @@ from typing import Any
 
 import ahocorasick
 
-from pipeline.language import to_simplified
+from pipeline.language import NOT_AFTER_WORD, NOT_BEFORE_WORD, to_simplified
 
 # kind -> canonical value -> surface forms, written lowercase and in Simplified characters (Traditional
 # text is mapped to Simplified before matching).
@@ -140,8 +140,6 @@ GAZETTEER: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 CJK = re.compile(r"[\u3400-\u9fff]")
-# Letters and digits that make a word go on: ASCII and accented Latin, not CJK ("輝達H20晶片" has the word h20).
-WORD = "a-z0-9\u00c0-\u024f"
 PERCENT = re.compile(r"(\d{1,3}(?:\.\d+)?)\s*(?:%|％|percent|per cent)")
 CHINESE_PERCENT = re.compile(r"百分之(十五|二十五|十|五|二十|五十|一百)")
 CHINESE_NUMBERS = {"五": "5", "十": "10", "十五": "15", "二十": "20", "二十五": "25", "五十": "50", "一百": "100"}
@@ -170,7 +168,7 @@ def _patterns() -> list[tuple[str, re.Pattern[str], Entity]]:
         for value, surfaces in values.items():
             for surface in surfaces:
                 escaped = re.escape(surface)
-                pattern = escaped if CJK.search(surface) else rf"(?<![{WORD}]){escaped}(?![{WORD}])"
+                pattern = escaped if CJK.search(surface) else f"{NOT_AFTER_WORD}{escaped}{NOT_BEFORE_WORD}"
                 literal = surface
                 patterns.append((literal, re.compile(pattern), Entity(kind, value)))
     return patterns

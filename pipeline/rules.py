@@ -18,7 +18,7 @@ from typing import Any
 import ahocorasick
 
 from chipwatch.errors import ConfigError
-from pipeline.language import to_simplified
+from pipeline.language import NOT_AFTER_WORD, NOT_BEFORE_WORD, WORD, to_simplified
 
 TOPIC_IDS = (
     "export-controls",
@@ -36,8 +36,6 @@ TOPIC_SCALE = 5.0
 MAX_EVIDENCE = 5
 GROUP_CAPS = {"subject": 2.0, "policy": 3.0, "china": 2.0}
 CJK = re.compile(r"[\u3400-\u9fff]")
-# Letters and digits that continue a word: ASCII and accented Latin, not CJK ("輝達H20晶片" contains h20).
-WORD = "a-z0-9\u00c0-\u024f"
 
 
 @dataclass(frozen=True)
@@ -182,8 +180,8 @@ def _compile(text: str, weight: float) -> Phrase:
         pattern = escaped
     else:
         # Whole words for English: h20 must not match h200, ban must not match banking (unless "ban*").
-        start = rf"(?<![{WORD}])" if core[:1].isalnum() else ""
-        end = "" if normalised.endswith("*") else (rf"(?![{WORD}])" if core[-1:].isalnum() else "")
+        start = NOT_AFTER_WORD if core[:1].isalnum() else ""
+        end = "" if normalised.endswith("*") else (NOT_BEFORE_WORD if core[-1:].isalnum() else "")
         pattern = start + escaped + end
     literal = max(pieces, key=len)
     return Phrase(text=text, weight=weight, literal=literal, source=pattern, leads=literal == pieces[0])

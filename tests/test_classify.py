@@ -260,3 +260,32 @@ def test_scoring_only_the_groups_whose_literals_occur_gives_what_weighing_every_
             assert value == pytest.approx(topics[topic][0]), (title, topic)
             seen = topics[topic][1]  # evidence: the strongest five of what matched, once each
             assert {quote.lower() for quote in evidence} <= seen and len(evidence) == min(5, len(seen)), topic
+
+
+def test_word_edges_written_as_two_lookarounds_match_what_one_class_matches(rules_only):
+    """Every phrase and entity pattern is written with one lookaround per range of word characters
+    (pipeline/language.py, quicker to compile); each must find what the single class finds, at the same
+    place, where word edges are accented letters, the characters just outside those ranges, digits and CJK."""
+    import re
+
+    from pipeline.entities import _patterns
+    from pipeline.language import NOT_AFTER_WORD, NOT_BEFORE_WORD, WORD
+
+    def single_class(source: str) -> re.Pattern[str]:
+        return re.compile(source.replace(NOT_AFTER_WORD, f"(?<![{WORD}])").replace(NOT_BEFORE_WORD, f"(?![{WORD}])"))
+
+    phrases = [phrase for placed in rules_only.rules.placements.values() for _, phrase in placed]
+    patterns = [(phrase.pattern, single_class(phrase.source)) for phrase in phrases]
+    patterns += [(pattern, single_class(pattern.pattern)) for _, pattern, _ in _patterns()]
+    assert sum(NOT_AFTER_WORD in new.pattern for new, _ in patterns) > 500  # the edges are there to test
+    literals = sorted({phrase.literal for phrase in phrases if phrase.literal.isascii()})[:400]
+    edges = ["", " ", "é", "ß", "ɏ", "ɐ", "¿", "×", "a", "0", "_", "-", "中", "ё"]
+    texts = [
+        "".join(f"{before}{literal}{after} " for literal in literals)
+        for before, after in zip(edges, reversed(edges), strict=True)
+    ]
+    texts += [to_simplified(f"{title} {text}".lower()) for title, text, _ in RELEVANT]
+    for new, old in patterns:
+        for text in texts:
+            found, expected = new.search(text), old.search(text)
+            assert (found and found.span()) == (expected and expected.span()), (new.pattern, text[:40])
