@@ -86,6 +86,8 @@ def test_expressions_outside_the_subset_are_left_to_libxml2() -> None:
 
 
 def test_every_selector_of_body_extraction_is_compiled() -> None:
+    """On the trafilatura release chipwatch is tested with (a new one keeps libxml2 until it is checked here:
+    add it to pipeline.selectors.VERIFIED once the tests below pass on it)."""
     from trafilatura import xpaths
 
     speed_up_trafilatura()
