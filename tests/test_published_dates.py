@@ -113,3 +113,27 @@ def test_the_day_shown_beats_htmldate_on_the_labelled_benchmark_pages():
     htmldate, ours = run_dates(load_benchmark(benchmark), labels)
     assert ours.labelled == htmldate.labelled == len(labels) == 181
     assert ours.right >= htmldate.right and ours.accuracy >= 0.95, (ours, htmldate)
+
+
+def test_the_printed_date_elements_are_what_the_xpath_finds() -> None:
+    """day_shown walks the tree for <time> and date or time classes in Python (it stops when it has enough);
+    the elements, in order, are the ones the XPath it replaced selects, on a made-up page with the root,
+    nesting and case that could part them, and on real pages."""
+    from lxml import etree
+
+    from pipeline.day_shown import printed_date_elements
+    from pipeline.encoding import decode_bytes
+    from pipeline.extract import _parse
+
+    xpath = etree.XPath("//time | //*[contains(@class, 'date') or contains(@class, 'time')]")
+    made_up = _parse(
+        '<html class="datetime"><body><time>1</time><div class="post-date"><span class="Time">2</span>'
+        '<time class="date">3</time></div><p class="updated-time">4</p><p class="mdate x">5</p></body></html>'
+    )
+    assert made_up is not None
+    assert list(printed_date_elements(made_up)) == xpath(made_up)
+    assert len(xpath(made_up)) == 6  # the root, but not class="Time"
+    for fixture, *_ in REAL_PAGES:
+        tree = _parse(decode_bytes(real_fixture(fixture).read_bytes(), None)[0])
+        assert tree is not None
+        assert list(printed_date_elements(tree)) == xpath(tree), fixture
