@@ -14,7 +14,8 @@ from storage.fts import facets, index_text
 from storage.near_duplicates import store_fingerprint
 from storage.rule_documents import document_of
 from storage.screening_lists import changes_of
-from storage.stories import leave_story, refresh_summary
+from storage.stories import leave_story
+from storage.story_summaries import refresh_summary
 
 if TYPE_CHECKING:
     from pipeline.items import TopicScore

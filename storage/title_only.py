@@ -12,7 +12,7 @@ import sqlite_utils
 
 from storage.articles import reindex
 from storage.database import transaction
-from storage.stories import refresh_summary
+from storage.story_summaries import refresh_summary
 
 MOMENT = "COALESCE(published_at, first_seen_at)"
 

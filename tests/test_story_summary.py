@@ -1,4 +1,4 @@
-"""A story's summary kept up to date article by article (storage/stories.py) is the one refresh_summary
+"""A story's summary kept up to date article by article (storage/story_summaries.py) is the one refresh_summary
 computes from the whole story: after every join, over the realistic and demo sets grouped for real and over
 random stories built to hit the edge cases (estimates only, a first dated article, headlines missing, ties,
 links into other stories, merges, copies)."""
@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 import storage.stories as stories
+import storage.story_summaries as summaries
 from chipwatch.bench.story_eval import demo_story_items, load_story_items
 from pipeline.batch import BatchItem, cluster_batch
 from storage import open_database, transaction
@@ -33,23 +34,23 @@ def summary(conn: Any, story_id: int) -> tuple[Any, ...]:
 @contextmanager
 def checked_against_refresh() -> Iterator[list[int]]:
     """Every summary kept up to date by a join is compared with the one read from the whole story."""
-    kept = stories._add_to_summary
+    kept = summaries.add_to_summary
     joins: list[int] = []
 
     def compare(conn: Any, story_id: int, article_id: int, links: dict[int, float]) -> bool:
         done = kept(conn, story_id, article_id, links)
         if done:
             incremental = summary(conn, story_id)
-            stories.refresh_summary(conn, story_id)
+            summaries.refresh_summary(conn, story_id)
             assert summary(conn, story_id) == incremental, f"story {story_id} after article {article_id}"
             joins.append(article_id)
         return done
 
-    stories._add_to_summary = compare  # type: ignore[assignment]
+    summaries.add_to_summary = compare  # type: ignore[assignment]
     try:
         yield joins
     finally:
-        stories._add_to_summary = kept  # type: ignore[assignment]
+        summaries.add_to_summary = kept  # type: ignore[assignment]
 
 
 @pytest.mark.parametrize("dates", [True, False])
@@ -138,7 +139,7 @@ def test_random_stories_keep_each_summary_as_refresh_would(tmp_path, seed: int) 
     for story_id in members:
         before = summary(db.conn, story_id)
         with transaction(db) as conn:
-            stories.refresh_summary(conn, story_id)
+            summaries.refresh_summary(conn, story_id)
         after = summary(db.conn, story_id)
         assert after[1] == before[1]
         assert after[0][:9] == before[0][:9] or json.loads(before[0][10] or "null") is None
