@@ -145,10 +145,17 @@ def _crawl_here(options: Options, sources: list[Source], stream: TextIO, verbose
         crawlers.append((source, crawler))
     # Scrapy leaves the root logger at NOTSET (again with each crawler it makes) and drops what is below
     # LOG_LEVEL in its handler, so every debug call of Scrapy's and trafilatura's (several a page) still
-    # built its record, looking up the caller's frame, before the handler dropped it. The loggers now stop them.
-    for name in ("", "scrapy"):  # the root and Scrapy's own, which Scrapy sets to DEBUG
-        logging.getLogger(name).setLevel(settings["LOG_LEVEL"])
-    process.start()
+    # built its record, looking up the caller's frame, before the handler dropped it. For the crawl, the
+    # loggers stop them: the root and Scrapy's own, which Scrapy sets to DEBUG.
+    loggers = [logging.getLogger(name) for name in ("", "scrapy")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(settings["LOG_LEVEL"])
+    try:
+        process.start()
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
     with opened(options.storage.db) as db:
         # A second Ctrl-C stops Scrapy before its spiders close: their runs end here, as cancelled.
         settle_runs(db, os.getpid(), "cancelled", utc_now_iso(), only_unfinished=True)
