@@ -188,6 +188,31 @@ def test_signatures_tell_copies_from_different_articles(network):
     assert similarity(wire, other) < 0.2
 
 
+def test_signatures_are_those_stored_fingerprints_were_made_with(network):
+    """Stored fingerprints are compared with new ones, so a signature must stay what it was: the blake2b of
+    each shingle (its words joined by spaces, in UTF-8) read as a little-endian integer, permuted, minimised."""
+    import hashlib
+
+    import numpy
+
+    from pipeline.minhash import _A, _B, MAX_HASH, MERSENNE_PRIME, SHINGLE, tokens
+
+    def plainly(text: str) -> numpy.ndarray:
+        words = tokens(text)
+        shingles = {" ".join(words[i : i + SHINGLE]).encode("utf-8") for i in range(len(words) - SHINGLE + 1)}
+        hashes = numpy.array(
+            [int.from_bytes(hashlib.blake2b(shingle, digest_size=4).digest(), "little") for shingle in shingles],
+            dtype=numpy.uint64,
+        )
+        return ((hashes[:, None] * _A + _B) % MERSENNE_PRIME & MAX_HASH).min(axis=0).astype(numpy.uint32)
+
+    texts = ["\n".join(article.paragraphs) for article in network.articles[:30]]  # English and Chinese
+    assert any(not text.isascii() for text in texts)
+    for text in texts:
+        ours = signature(text)
+        assert ours is not None and (ours == plainly(text)).all()
+
+
 def test_cluster_batch_contract(network, tmp_path):
     by_id = {a.id: a for a in network.articles}
     chosen = ["pw-h200-approved", "valley-h200", "hx-h200", "gw-h200", "pw-samr", "hx-samr", "snack-pepper-chips"]
