@@ -150,3 +150,34 @@ def test_on_real_pages_every_call_of_every_extraction_pass_selects_what_libxml2_
             trafilatura.extract(page, favor_recall=True)  # the recall pass and its fallbacks
             trafilatura.extract(page, include_comments=True)  # the comment selectors
     assert differences == []
+
+
+def test_pages_are_parsed_as_trafilatura_parses_them() -> None:
+    """extract.py parses with trafilatura's repairs and parser settings, with a class lookup of its own: the
+    same trees as trafilatura's load_html, on real pages and on the texts its repairs are for."""
+    from trafilatura.utils import load_html
+
+    from pipeline.encoding import decode_bytes
+    from pipeline.extract import _parse
+
+    texts = [
+        '<?xml version="1.0" encoding="utf-8"?><html><body><p>declared</p></body></html>',
+        "<p>a fragment alone</p>",
+        "<div><p>one</p><p>two</p></div><div>three</div>",
+        '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0//EN" "x/y.dtd" /><html><body><p>doctype</p></body></html>',
+        '<html lang="en"/>\n<body><p>self-closing html</p></body>',
+        "<html><body><p>control\x00\x08 characters\ufffe</p></body></html>",
+        "<html><head><title>t</title></head><body><form><p>a form</p><input name=q></form></body></html>",
+        "   ",
+    ]
+
+    def same(text: str) -> None:
+        ours, theirs = _parse(text), load_html(text) if text.strip() else None
+        assert (ours is None) == (theirs is None), text[:60]
+        if ours is not None:
+            assert etree.tostring(ours) == etree.tostring(theirs), text[:60]
+
+    for text in texts:
+        same(text)
+    for page in real_pages()[:25]:  # skips here when ../shared is absent, after the texts above
+        same(decode_bytes(page, None)[0])
