@@ -40,7 +40,8 @@ def _path_function(path: Path) -> Callable[[Any], Iterator[Any]]:
     if path.first_child:
         lines.append("    parents = set()")
     lines.append(f"    for el in context.iterdescendants({', '.join(map(repr, path.tags)) or '_ELEMENT'}):")
-    lines.append("        tag = el.tag")
+    if any("tag ==" in predicate for predicate in path.predicates):  # a tag test the tag filter did not take
+        lines.append("        tag = el.tag")
     if path.attributes:
         lines.append("        get = el.get")
         lines.extend(f"        {variable} = get({name!r})" for name, variable in path.attributes.items())

@@ -5,7 +5,6 @@ links into other stories, merges, copies)."""
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -134,13 +133,15 @@ def test_random_stories_keep_each_summary_as_refresh_would(tmp_path, seed: int) 
                 stories.join_story(conn, story_id, article_id, links, now)
                 members[story_id].append(article_id)
     assert len(joins) > 150
-    # And every story, read whole now, has the summary the joins left (those the last join touched were
-    # compared already; this catches any a join changed without saying so).
+    # And every story, read whole now, has the summary the joins left. Only one whose articles gained
+    # centrality through another story's links (marked: no title_ids) may have kept an older title.
     for story_id in members:
         before = summary(db.conn, story_id)
         with transaction(db) as conn:
             summaries.refresh_summary(conn, story_id)
         after = summary(db.conn, story_id)
-        assert after[1] == before[1]
-        assert after[0][:9] == before[0][:9] or json.loads(before[0][10] or "null") is None
+        assert after[1] == before[1]  # the follow-up flags
+        assert after[0][2:8] + after[0][9:10] == before[0][2:8] + before[0][9:10]  # span, counts, lead
+        if before[0][10] is not None:
+            assert after[0] == before[0]
     db.close()
