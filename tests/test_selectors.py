@@ -181,3 +181,23 @@ def test_pages_are_parsed_as_trafilatura_parses_them() -> None:
         same(text)
     for page in real_pages()[:25]:  # skips here when ../shared is absent, after the texts above
         same(decode_bytes(page, None)[0])
+
+
+def test_the_repairs_find_every_character_trafilatura_deletes() -> None:
+    """extract.py searches a page for the characters XML cannot hold before deleting them: the characters it
+    searches for are exactly those trafilatura's pattern deletes, and each one alone, anywhere in a page (in
+    its first line beside a doctype, too), is repaired as repair_faulty_html repairs it."""
+    from trafilatura.utils import INVALID_XML_CHARS, repair_faulty_html
+
+    from pipeline.extract import NOT_IN_XML, _repair
+
+    everything = (chr(code) for code in range(0x110000) if not 0xD800 <= code < 0xE000)
+    assert [character for character in everything if INVALID_XML_CHARS.match(character)] == list(NOT_IN_XML)
+    for character in NOT_IN_XML:
+        for text in (
+            f"<html><body><p>a{character}b</p></body></html>",
+            f'<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0//EN"{character} "x.dtd">\n<html lang="en"/>\n<p>x</p>',
+            f"{character}<!doctype html/><html/>",
+        ):
+            beginning = text[:50].lower()
+            assert _repair(text, beginning) == repair_faulty_html(text, beginning), repr(character)
