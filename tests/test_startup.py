@@ -181,3 +181,31 @@ def test_a_crawl_freezes_what_its_loaded_pipeline_holds_once():
     counts = json.loads(result.stdout)
     assert counts["warmed"] > 50_000, counts  # the modules and what they loaded: trafilatura, Scrapy, lxml
     assert counts["second"] == counts["first"] == counts["warmed"], counts
+
+
+TLS_ALIASES = """
+import inspect, json, linecache
+stack = inspect.stack
+import chipwatch.crawl.in_process
+import scrapy.core.downloader.contextfactory as factory, scrapy.core.downloader.tls as tls
+print(json.dumps({
+    "restored": inspect.stack is stack,
+    "read": sorted(name for name in linecache.cache if not name.startswith("<")),
+    "modules": [factory.ScrapyClientContextFactory.__module__, factory.AcceptableProtocolsContextFactory.__module__,
+                tls.ScrapyClientTLSOptions.__module__],
+}))
+"""
+
+
+def test_a_crawl_imports_scrapys_tls_aliases_without_reading_source_files():
+    """Scrapy's deprecated TLS aliases call inspect.stack() to name their module: a crawl imports them first,
+    with the stack's source lines left unread (chipwatch/crawl/scrapy_tls.py). They are named as Scrapy names
+    them, no source file was read to do it, and inspect.stack is Python's own again afterwards."""
+    result = subprocess.run(
+        [sys.executable, "-c", TLS_ALIASES], capture_output=True, cwd=REPO, env=clean_env(), timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    found = json.loads(result.stdout)
+    assert found["restored"]
+    assert found["read"] == [], found["read"]  # inspect.stack() with source lines reads Scrapy's modules
+    assert found["modules"] == ["scrapy.core.downloader.contextfactory"] * 2 + ["scrapy.core.downloader.tls"]

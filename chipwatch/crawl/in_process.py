@@ -12,12 +12,9 @@ import sys
 from dataclasses import dataclass, field
 from typing import TextIO
 
-# Scrapy's TLS modules, which its HTTP handler imports, each make a deprecated class alias, and making one
-# calls inspect.stack(): a walk that costs more the deeper the stack and the more modules are loaded (it
-# looks up every module's file). Imported here, near the start of the process, the TLS modules take about
-# 25 ms; imported where Scrapy loads its HTTP handler, deep in its engine with a thousand modules loaded,
-# 65-120 ms of every crawl's start.
-import scrapy.core.downloader.contextfactory  # noqa: F401  (before anything else of Scrapy's)
+import chipwatch.crawl.scrapy_tls  # noqa: F401  (before anything else of Scrapy's: see there)
+
+# isort: split
 from scrapy.crawler import Crawler, CrawlerProcess
 from sqlite_utils import Database
 
