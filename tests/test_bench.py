@@ -93,3 +93,23 @@ def test_end_to_end_bench_crawls_with_the_configured_extraction_workers(tmp_path
     assert abs(rate["ratio"] - rate["value"] / rate["reference"]) < 0.01
     startup = next(f for f in figures if f["unit"] == "s")
     assert 0 < startup["value"] < 10
+
+
+def test_the_grouping_bench_takes_turns_between_sizes_and_sends_every_probe(monkeypatch):
+    """bench-grouping populates every size first, then sends the probes in rounds that alternate between
+    them (a machine's speed drifting during the run then weighs on both sizes alike); every probe is sent
+    once, to its own size's database, whatever the rounds' split."""
+    from chipwatch.bench import grouping
+
+    order: list[int] = []
+    send = grouping.Probes.send
+
+    def recording(self: grouping.Probes, count: int) -> None:
+        order.append(count)
+        send(self, count)
+
+    monkeypatch.setattr(grouping.Probes, "send", recording)
+    small, large = grouping.run([50, 120], probes=7, rounds=3)
+    assert (small.stored, large.stored) == (50, 120)
+    assert small.probes == large.probes == 7 and small.ms_per_article > 0 and large.ms_per_article > 0
+    assert order == [2, 2, 2, 2, 3, 3]  # round by round, each size in turn

@@ -4,6 +4,7 @@ next articles go through the real find_copy and assign_story, timed."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import tempfile
@@ -153,20 +154,27 @@ def populate(db_path: Path, count: int, start: datetime, seed: int = 1) -> datet
     return moment
 
 
-def measure(db_path: Path, after: datetime, probes: int, seed: int = 99) -> float:
-    """Milliseconds per article for copy detection plus story assignment of new articles."""
-    rng = random.Random(seed)
-    db = open_database(db_path)
-    step = timedelta(days=1) / PER_DAY
-    elapsed = 0.0
-    try:
-        for n in range(probes):
-            theme = rng.sample(NAMES, 3) + rng.sample(WORDS, 4)
-            title, text = _article(rng, theme)
-            moment = after + step * n
+class Probes:
+    """New articles arriving after a populated database's last one, in batches: each batch goes through
+    find_copy and assign_story and is timed (the inserts that come before them are not)."""
+
+    def __init__(self, db_path: Path, after: datetime, seed: int = 99) -> None:
+        self.db = open_database(db_path)
+        self.after = after
+        self.rng = random.Random(seed)
+        self.sent = 0
+        self.seconds = 0.0
+
+    def send(self, count: int) -> None:
+        step = timedelta(days=1) / PER_DAY
+        for _ in range(count):
+            n = self.sent
+            theme = self.rng.sample(NAMES, 3) + self.rng.sample(WORDS, 4)
+            title, text = _article(self.rng, theme)
+            moment = self.after + step * n
             stamp = to_utc_iso(moment)
             entities = [e.key for e in extract_entities(title, text)]
-            with transaction(db) as conn:
+            with transaction(self.db) as conn:
                 cursor = conn.execute(
                     "INSERT INTO articles (canonical_url, url, source, title, text, published_at, first_seen_at, "
                     "fetched_at, lang, relevant) VALUES (?, ?, 'probe', ?, ?, ?, ?, ?, 'en', 1)",
@@ -175,20 +183,35 @@ def measure(db_path: Path, after: datetime, probes: int, seed: int = 99) -> floa
                 article_id = cursor.lastrowid
                 assert article_id is not None
             started = time.perf_counter()
-            find_copy(db, text, "probe")
-            assign_story(db, article_id, title, text, entities, ["export-controls"], When.at(moment), {}, {}, stamp)
-            elapsed += time.perf_counter() - started
-    finally:
-        db.close()
-    return elapsed / probes * 1000
+            find_copy(self.db, text, "probe")
+            when = When.at(moment)
+            assign_story(self.db, article_id, title, text, entities, ["export-controls"], when, {}, {}, stamp)
+            self.seconds += time.perf_counter() - started
+            self.sent += 1
+
+    @property
+    def ms_per_article(self) -> float:
+        return self.seconds / self.sent * 1000
+
+    def close(self) -> None:
+        self.db.close()
 
 
-def run(sizes: list[int], probes: int) -> list[Measurement]:
-    results = []
+def run(sizes: list[int], probes: int, rounds: int = 10) -> list[Measurement]:
+    """Every size populated first, then its probes sent in rounds that take turns between the sizes: a
+    machine that gets faster or slower during the run (a shared one does, by a quarter within minutes)
+    then weighs on every size alike, and the ratio between them is the database's doing."""
     start = datetime(2024, 1, 1, tzinfo=UTC)
-    for size in sizes:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "bench.db"
-            end = populate(path, size, start)
-            results.append(Measurement(size, probes, measure(path, end, probes)))
-    return results
+    with contextlib.ExitStack() as stack:
+        probers = []
+        for size in sizes:
+            path = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "bench.db"
+            prober = Probes(path, populate(path, size, start))
+            stack.callback(prober.close)
+            probers.append(prober)
+        for round_ in range(rounds):
+            count = probes * (round_ + 1) // rounds - probes * round_ // rounds
+            for prober in probers:
+                prober.send(count)
+        pairs = zip(sizes, probers, strict=True)
+        return [Measurement(size, prober.sent, prober.ms_per_article) for size, prober in pairs]
