@@ -19,11 +19,11 @@ def _import_tls_modules() -> None:
     stack = inspect.stack
     # No other thread runs yet when a crawl process imports this (it is chipwatch.crawl.in_process's first
     # import); the original is put back whatever happens.
-    inspect.stack = partial(stack, 0)  # type: ignore[assignment]
+    inspect.stack = partial(stack, 0)
     try:
         import scrapy.core.downloader.contextfactory  # noqa: F401  (and, through it, scrapy.core.downloader.tls)
     finally:
-        inspect.stack = stack  # type: ignore[assignment]
+        inspect.stack = stack
 
 
 _import_tls_modules()
