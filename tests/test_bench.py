@@ -113,3 +113,30 @@ def test_the_grouping_bench_takes_turns_between_sizes_and_sends_every_probe(monk
     assert (small.stored, large.stored) == (50, 120)
     assert small.probes == large.probes == 7 and small.ms_per_article > 0 and large.ms_per_article > 0
     assert order == [2, 2, 2, 2, 3, 3]  # round by round, each size in turn
+
+
+@pytest.mark.slow
+def test_the_end_to_end_bench_takes_turns_between_crawls_and_the_reference(monkeypatch):
+    """A full end-to-end run crawls and times trafilatura alone in turn, `rounds` times, and keeps the
+    medians: each crawl stores every page into a database of its own (the demo's pages when ../shared is
+    absent)."""
+    from chipwatch.bench import end_to_end
+
+    order: list[str] = []
+    crawl, reference = end_to_end._crawl, end_to_end.stock_trafilatura
+
+    def crawling(*args, **kwargs):
+        order.append("crawl")
+        done = crawl(*args, **kwargs)
+        assert done.stored == 3 and done.seconds > 0 and done.startup_seconds > 0
+        return done
+
+    def timing(*args, **kwargs):
+        order.append("reference")
+        return reference(*args, **kwargs)
+
+    monkeypatch.setattr(end_to_end, "_crawl", crawling)
+    monkeypatch.setattr(end_to_end, "stock_trafilatura", timing)
+    result = end_to_end.run(SHARED, limit=3, extract_workers=1, rounds=2)
+    assert order == ["crawl", "reference", "crawl", "reference"]
+    assert result.pages == result.stored == 3 and result.reference_seconds > 0 and result.peak_pss_mb > 0

@@ -3,7 +3,8 @@ pipeline into SQLite, against trafilatura extracting the same pages in a plain l
 
 The pages are the article-extraction benchmark's 181 real pages when ../shared is there, else the demo
 network's own. The crawl runs as `chipwatch crawl` does, in its own process; its time is measured from
-the first request the site sees to the end of the process, and its peak memory is the process's.
+the first request the site sees to the end of the process, and its peak memory is the process's (with its
+workers'). Crawls and reference passes take turns, and the medians are kept (run()).
 """
 
 from __future__ import annotations
@@ -92,53 +93,72 @@ def site_sources(directory: Path, server: MirrorServer, extra: str = "") -> Path
     return sources
 
 
-def run(
-    shared: Path, limit: int | None = None, extract_workers: int | None = None, reference_runs: int = 3
-) -> EndToEnd:
-    """Crawl the pages with `extract_workers` extraction workers (the crawl's default when None), then
-    time trafilatura.extract alone over the same pages (chipwatch/bench/reference.py)."""
+def run(shared: Path, limit: int | None = None, extract_workers: int | None = None, rounds: int = 3) -> EndToEnd:
+    """Crawl the pages with `extract_workers` extraction workers (the crawl's default when None), then time
+    trafilatura.extract alone over the same pages (chipwatch/bench/reference.py); `rounds` times, taking
+    turns, and the medians kept.
+
+    A pass of a few seconds on a shared machine varies by a third from one minute to the next: the crawls
+    and the reference's passes take turns so that such a change weighs on both, and the medians leave out
+    a pass that met a busy moment. The memory figures are the highest of the crawls'."""
     pages = benchmark_pages(shared, limit)
     server = serve_site(pages)
+    crawls: list[_Crawl] = []
+    references: list[float] = []
     try:
         with tempfile.TemporaryDirectory(prefix="chipwatch-bench-") as tmp:
             directory = Path(tmp)
             sources = site_sources(directory, server)
-            db = directory / "bench.db"
-            env = {
-                "CHIPWATCH_CRAWL_AUTOTHROTTLE": "false",  # politeness delays are not pipeline cost
-                "CHIPWATCH_CRAWL_OBEY_ROBOTS": "false",
-                "PATH": "/usr/bin:/bin",
-            }
-            if extract_workers is not None:
-                env["CHIPWATCH_CRAWL_EXTRACT_WORKERS"] = str(extract_workers)
-            started = time.perf_counter()
-            process = subprocess.Popen(
-                [sys.executable, "-m", "chipwatch.cli", "--db", str(db), "crawl", "--sources-file", str(sources)],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=env,
-            )
-            peak = watch_memory_peaks(process)
-            _, stderr = process.communicate(timeout=1800)
-            ended = time.perf_counter()
-            if process.returncode != 0:
-                raise RuntimeError(f"benchmark crawl failed: {stderr.decode()[-1500:]}")
-            first_request = server.request_times[0] if server.request_times else started
-            stored = stored_count(db)
+            for round_ in range(rounds):
+                crawls.append(_crawl(server, sources, directory / f"bench-{round_}.db", extract_workers))
+                references += stock_trafilatura([(html, None) for _, html in pages]).seconds
     finally:
         server.stop()
-    # The reference is timed three times and the median kept: one pass of a few seconds on a shared machine
-    # varies by a third from run to run.
-    reference = statistics.median(stock_trafilatura([(html, None) for _, html in pages], reference_runs).seconds)
     return EndToEnd(
         pages=len(pages),
-        stored=stored,
-        crawl_seconds=ended - first_request,
-        startup_seconds=first_request - started,
-        peak_pss_mb=peak.pss_kb / 1024,
-        peak_rss_mb=peak.rss_kb / 1024,
-        reference_seconds=reference,
+        stored=min(crawl.stored for crawl in crawls),
+        crawl_seconds=statistics.median(crawl.seconds for crawl in crawls),
+        startup_seconds=statistics.median(crawl.startup_seconds for crawl in crawls),
+        peak_pss_mb=max(crawl.peak.pss_kb for crawl in crawls) / 1024,
+        peak_rss_mb=max(crawl.peak.rss_kb for crawl in crawls) / 1024,
+        reference_seconds=statistics.median(references),
     )
+
+
+@dataclass(frozen=True)
+class _Crawl:
+    seconds: float  # first request to the end of the process
+    startup_seconds: float  # process start to its first request
+    peak: MemoryPeak
+    stored: int
+
+
+def _crawl(server: MirrorServer, sources: Path, db: Path, extract_workers: int | None) -> _Crawl:
+    """One `chipwatch crawl` of the served site into a new database, as a user starts it."""
+    env = {
+        "CHIPWATCH_CRAWL_AUTOTHROTTLE": "false",  # politeness delays are not pipeline cost
+        "CHIPWATCH_CRAWL_OBEY_ROBOTS": "false",
+        "PATH": "/usr/bin:/bin",
+    }
+    if extract_workers is not None:
+        env["CHIPWATCH_CRAWL_EXTRACT_WORKERS"] = str(extract_workers)
+    requests_before = len(server.request_times)
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chipwatch.cli", "--db", str(db), "crawl", "--sources-file", str(sources)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    peak = watch_memory_peaks(process)
+    _, stderr = process.communicate(timeout=1800)
+    ended = time.perf_counter()
+    if process.returncode != 0:
+        raise RuntimeError(f"benchmark crawl failed: {stderr.decode()[-1500:]}")
+    if len(server.request_times) <= requests_before:
+        raise RuntimeError("the benchmark crawl made no request")
+    first_request = server.request_times[requests_before]
+    return _Crawl(ended - first_request, first_request - started, peak, stored_count(db))
 
 
 def launcher_startup(shared: Path, launches: int = 3) -> float:
