@@ -211,3 +211,75 @@ def test_relevance_counts_the_words_not_the_facets_a_filter_adds(db):
     found = search_articles(db, "H200", sort="relevance", since="2025-11-01")
     # Equal scores, so the newer id comes first, as it does for any tie.
     assert [r["url"] for r in found] == ["https://x.test/busy", "https://x.test/quiet"]
+
+
+def _rows(conn: sqlite3.Connection, sql: str) -> list[dict]:
+    cursor = conn.execute(sql)
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor]
+
+
+def test_migration_0022_moves_the_text_last_and_keeps_every_row_index_view_and_reference(tmp_path, monkeypatch):
+    """A database made before 0022, with articles of real length, copies, entities, topics, a profile and a
+    fingerprint: after the migration the text is the articles' last column, and every row, index and view,
+    the full-text index and every reference between tables are as they were."""
+    from storage import migrations
+
+    path = tmp_path / "old.db"
+    before_0022 = [name for name, _ in MIGRATIONS].index("0022_text_last")
+    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS[:before_0022])
+    old = open_database(path)
+    topics = [TopicScore("export-controls", 0.8, ["rule"])]
+    for n in range(3):
+        long_text = f"Article {n} on H200 licences. " + "Commerce reviewed the licence applications again. " * 300
+        store_article(old, record(f"https://x.test/{n}", text=long_text, content_hash=f"h{n}"), topics, "now")
+    add_copy(old, 1, "syndicated", "https://copy.test/1", "2025-12-12T17:00:00Z")
+    old.conn.execute("INSERT INTO entities (article_id, kind, value) VALUES (2, 'chip', 'h200')")
+    old.conn.execute("INSERT INTO minhash_signatures (article_id, signature) VALUES (3, x'00')")
+    old.conn.execute("INSERT INTO article_profiles (article_id, moment, keywords, topics) VALUES (1, 'm', '{}', '[]')")
+    columns = [row[1] for row in old.conn.execute("PRAGMA table_info(articles)")]
+    assert columns.index("text") < columns.index("story_id")  # the layout 0022 changes
+    tables = ("articles", "copies", "entities", "minhash_signatures", "article_profiles", "article_topics")
+    before = {table: _rows(old.conn, f"SELECT * FROM {table} ORDER BY rowid") for table in tables}
+    schema = "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'view') ORDER BY name"
+    schema_before = old.conn.execute(schema).fetchall()
+    found_before = sorted(hit["id"] for hit in search_articles(old, "licence applications"))
+    old.close()
+    monkeypatch.undo()
+
+    db = open_database(path)
+    columns_after = [row[1] for row in db.conn.execute("PRAGMA table_info(articles)")]
+    assert columns_after[-1] == "text" and sorted(columns_after) == sorted(columns)
+    assert {table: _rows(db.conn, f"SELECT * FROM {table} ORDER BY rowid") for table in tables} == before
+    assert db.conn.execute(schema).fetchall() == schema_before
+    assert db.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert db.conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert len(_rows(db.conn, "SELECT * FROM articles_flat")) == 3
+    assert sorted(hit["id"] for hit in search_articles(db, "licence applications")) == found_before == [1, 2, 3]
+    assert get_article(db, 1)["text"] == before["articles"][0]["text"]
+    with pytest.raises(sqlite3.IntegrityError):  # the references are enforced on the rebuilt table
+        db.conn.execute("DELETE FROM articles WHERE id = 2")
+    db.close()
+
+
+def test_a_migration_without_foreign_keys_that_would_break_a_reference_is_refused_and_undone(tmp_path, monkeypatch):
+    """Migrations that rebuild a referenced table run with foreign keys off; one that would leave a row
+    pointing at nothing fails with one line, and the database is left as it was, foreign keys on."""
+    from storage import migrations
+
+    path = tmp_path / "m.db"
+    db = open_database(path)
+    store_article(db, record("https://x.test/1"), [TopicScore("export-controls", 0.8, ["rule"])], "now")
+    db.close()
+
+    def breaks(database) -> None:
+        database.conn.execute("DELETE FROM articles")  # its topics now point at nothing
+
+    monkeypatch.setattr(migrations, "MIGRATIONS", [*MIGRATIONS, ("9999_breaks", breaks)])
+    monkeypatch.setattr(migrations, "WITHOUT_FOREIGN_KEYS", migrations.WITHOUT_FOREIGN_KEYS | {"9999_breaks"})
+    with pytest.raises(StorageError, match="9999_breaks would break 1 reference"):
+        open_database(path)
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT count(*) FROM articles").fetchone()[0] == 1
+    assert conn.execute("SELECT count(*) FROM migrations WHERE name = '9999_breaks'").fetchone()[0] == 0
+    conn.close()

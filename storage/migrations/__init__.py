@@ -7,7 +7,9 @@ no code of today's (no chipwatch module): it must do what it did when it shipped
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import sqlite3
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import sqlite_utils
@@ -34,6 +36,7 @@ from storage.migrations import (
     m0019_profile_revision,
     m0020_rank_words_only,
     m0021_story_leads,
+    m0022_text_last,
 )
 
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
@@ -58,7 +61,12 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0019_profile_revision", m0019_profile_revision.migrate),
     ("0020_rank_words_only", m0020_rank_words_only.migrate),
     ("0021_story_leads", m0021_story_leads.migrate),
+    ("0022_text_last", m0022_text_last.migrate),
 ]
+# Migrations that rebuild a table others refer to: they run with foreign keys off (SQLite cannot turn them
+# off inside a transaction, and dropping the old table would otherwise delete or refuse its children), and
+# must leave no reference broken that was not broken before.
+WITHOUT_FOREIGN_KEYS = frozenset({"0022_text_last"})
 
 
 def apply_migrations(db: sqlite_utils.Database) -> list[str]:
@@ -70,20 +78,42 @@ def apply_migrations(db: sqlite_utils.Database) -> list[str]:
     for name, migrate in MIGRATIONS:
         if name in done:
             continue
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            # Another process may have applied it while we waited for the write lock.
-            if conn.execute("SELECT 1 FROM migrations WHERE name = ?", [name]).fetchone():
+        with _foreign_keys_off(conn, name in WITHOUT_FOREIGN_KEYS):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                # Another process may have applied it while we waited for the write lock.
+                if conn.execute("SELECT 1 FROM migrations WHERE name = ?", [name]).fetchone():
+                    conn.execute("ROLLBACK")
+                    continue
+                broken_before = _broken_references(conn) if name in WITHOUT_FOREIGN_KEYS else set()
+                migrate(db)
+                if name in WITHOUT_FOREIGN_KEYS and (broken := _broken_references(conn) - broken_before):
+                    # open_database reports it as the database that cannot be opened, in one line.
+                    raise sqlite3.IntegrityError(f"migration {name} would break {len(broken)} references between rows")
+                conn.execute(
+                    "INSERT INTO migrations (name, applied_at) VALUES (?, ?)",
+                    [name, datetime.now(UTC).isoformat(timespec="seconds")],
+                )
+                conn.execute("COMMIT")
+            except BaseException:
                 conn.execute("ROLLBACK")
-                continue
-            migrate(db)
-            conn.execute(
-                "INSERT INTO migrations (name, applied_at) VALUES (?, ?)",
-                [name, datetime.now(UTC).isoformat(timespec="seconds")],
-            )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+                raise
         applied.append(name)
     return applied
+
+
+@contextlib.contextmanager
+def _foreign_keys_off(conn: sqlite3.Connection, off: bool) -> Iterator[None]:
+    """Foreign keys off for the block when `off`, and back as they were after it."""
+    was = conn.execute("PRAGMA foreign_keys").fetchone()[0]
+    if off and was:
+        conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        yield
+    finally:
+        if off and was:
+            conn.execute("PRAGMA foreign_keys = ON")
+
+
+def _broken_references(conn: sqlite3.Connection) -> set[tuple[object, ...]]:
+    return {tuple(row) for row in conn.execute("PRAGMA foreign_key_check")}
