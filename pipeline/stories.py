@@ -74,7 +74,7 @@ class ArticleProfile:
         """The summed weight of its entities under these rarities (kept: stored profiles are compared
         with every new article near them)."""
         if self._total is None or self._total[0] is not idf:
-            self._total = (idf, sum(_weight(e, idf, known) for e in self.entity_set))
+            self._total = (idf, math.fsum(_weight(e, idf, known) for e in self.entity_set))
         return self._total[1]
 
     @property
@@ -123,7 +123,7 @@ def similarity(
     if shared:
         known = weights if weights is not None else {}
         union = first.entity_total(entity_idf, known) + second.entity_total(entity_idf, known)
-        common = sum(_weight(e, entity_idf, known) for e in shared)
+        common = math.fsum(_weight(e, entity_idf, known) for e in shared)
         union -= common
         entity = common / union if union > 0 else 0.0
     topic = 0.0
@@ -138,9 +138,13 @@ def similarity(
 
 
 def keyword_overlap(first: ArticleProfile, second: ArticleProfile) -> float:
-    """The dot product of two articles' unit keyword vectors."""
+    """The dot product of two articles' unit keyword vectors.
+
+    Sums over sets (here and of entity weights) use math.fsum, which rounds the exact sum once: a set's
+    order follows each process's string hashing, and a plain sum in that order could end a link's score
+    a last bit apart from one run to the next, and on the other side of a threshold."""
     a, b = first.keywords, second.keywords
-    return sum(a[term] * b[term] for term in a.keys() & b.keys())
+    return math.fsum(a[term] * b[term] for term in a.keys() & b.keys())
 
 
 def _weight(key: str, idf: dict[str, float], known: dict[str, float]) -> float:

@@ -329,3 +329,41 @@ def test_grouping_reads_a_stored_profile_again_when_it_changes(tmp_path):
     assert cache.profiles(one, recent_profiles(one, *window))[first_id].entity_set == {"agency:samr"}
     for db, _, _ in databases:
         db.close()
+
+
+SCORES = """
+import random
+from datetime import UTC, datetime
+from pipeline.stories import ArticleProfile, keyword_overlap, similarity
+from pipeline.when import When
+rng = random.Random(7)
+words = [f"w:word{n}" for n in range(120)]
+entities = [f"company:firm{n}" for n in range(40)]
+when = When.at(datetime(2025, 12, 9, tzinfo=UTC))
+def profile(chosen, named):
+    return ArticleProfile(named, {word: rng.random() / 8 for word in chosen}, ["export-controls"], when)
+first = profile(words[:60], entities[:30])
+second = profile(words[20:80], entities[10:40])
+idf = {entity: rng.uniform(2, 7) for entity in entities}
+print(repr(keyword_overlap(first, second)), repr(similarity(first, second, idf)))
+"""
+
+
+def test_link_scores_are_the_same_in_every_process_whatever_its_string_hashing():
+    """A link's score sums over sets of words and entities, whose order follows each process's string
+    hashing: summed exactly (math.fsum), the score is the same to the last bit in every process, so the
+    same articles are linked, or not, on every run."""
+    import subprocess
+    import sys
+
+    from tests.helpers import REPO
+
+    printed = set()
+    for seed in ("1", "2", "3", "4", "5", "6"):
+        result = subprocess.run(
+            [sys.executable, "-c", SCORES], capture_output=True, text=True, cwd=REPO,
+            env=clean_env(PYTHONHASHSEED=seed), timeout=60, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr[-2000:]
+        printed.add(result.stdout)
+    assert len(printed) == 1, printed
