@@ -102,6 +102,7 @@ def run(shared: Path, limit: int | None = None, extract_workers: int | None = No
     and the reference's passes take turns so that such a change weighs on both, and the medians leave out
     a pass that met a busy moment. The memory figures are the highest of the crawls'."""
     pages = benchmark_pages(shared, limit)
+    reference_pages: list[tuple[bytes, str | None]] = [(html, None) for _, html in pages]
     server = serve_site(pages)
     crawls: list[_Crawl] = []
     references: list[float] = []
@@ -111,7 +112,7 @@ def run(shared: Path, limit: int | None = None, extract_workers: int | None = No
             sources = site_sources(directory, server)
             for round_ in range(rounds):
                 crawls.append(_crawl(server, sources, directory / f"bench-{round_}.db", extract_workers))
-                references += stock_trafilatura([(html, None) for _, html in pages]).seconds
+                references += stock_trafilatura(reference_pages).seconds
     finally:
         server.stop()
     return EndToEnd(

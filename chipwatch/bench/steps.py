@@ -57,6 +57,7 @@ def end_to_end(options: Options, shared: Path, quick: bool) -> list[Figure]:
         of_crawls = "" if rounds == 1 else f"; the median of {rounds} crawls"
         of_passes = "" if rounds == 1 else f" (the median of {rounds} passes, taking turns with the crawls)"
         of_starts = "" if rounds == 1 else f" (the median of {rounds})"
+        highest = "" if rounds == 1 else "the highest of the crawls; "
         rate, reference = result.pages_per_second, result.reference_pages_per_second
         ratio = rate / reference
         label = f"{workers} extraction worker{'s' if workers > 1 else ''}"
@@ -87,9 +88,8 @@ def end_to_end(options: Options, shared: Path, quick: bool) -> list[Figure]:
             Figure(
                 "end-to-end",
                 f"End to end: peak memory, crawl process and its extraction workers, {label}",
-                f"{result.peak_pss_mb:.0f} MB held between them (the highest of the crawls; proportional set "
-                f"size; the sum of their resident sizes, which counts the pages the forked workers share once "
-                f"per process: "
+                f"{result.peak_pss_mb:.0f} MB held between them ({highest}proportional set size; the sum of "
+                f"their resident sizes, which counts the pages the forked workers share once per process: "
                 f"{result.peak_rss_mb:.0f} MB)",
                 target=f"≤ 250 MB for {result.pages} pages",
                 command=command,
