@@ -9,6 +9,7 @@ import contextlib
 import html as html_lib
 import re
 from dataclasses import dataclass, field
+from itertools import islice
 
 import lxml.html
 import trafilatura
@@ -18,7 +19,7 @@ from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HtmlProcessingInstru
 from trafilatura.utils import DOCTYPE_TAG, FAULTY_HTML, INVALID_XML_CHARS
 
 from pipeline.dates import day_first_for, finest, in_iso_order, parse_date, read_date, time_on_day
-from pipeline.day_shown import day_shown
+from pipeline.day_shown import OUTSIDE_XPATH, day_shown
 from pipeline.encoding import decode_bytes
 from pipeline.language import detect_language
 from pipeline.metadata import PageMetadata, read_metadata
@@ -74,14 +75,16 @@ def _any_of(headings: tuple[str, ...], phrases: tuple[str, ...]) -> re.Pattern[s
 
 WIDGET_MARKERS = _any_of(WIDGET_HEADINGS, WIDGET_PHRASES)
 
-# Elements whose text is usually the publication date ("2025年12月09日 08:20", "Dec. 9, 2025 4:12 PM ET").
-# Not menus, the footer, or a list of links (related stories carry dates of their own).
-OUTSIDE = "not(ancestor::nav or ancestor::aside or ancestor::footer or ancestor::li[.//a])"
-DATE_TEXT_XPATHS = (
-    f"//*[(contains(@class, 'pubtime') or contains(@class, 'publish') or contains(@id, 'pubtime')) and {OUTSIDE}]",
-    f"//*[(contains(@class, 'date') or contains(@class, 'time') or contains(@id, 'date')) and {OUTSIDE}]",
-    f"//*[(contains(@class, 'info') or contains(@class, 'meta') or contains(@class, 'source')) and {OUTSIDE}]",
+# Elements whose text is usually the publication date ("2025年12月09日 08:20", "Dec. 9, 2025 4:12 PM ET"), in
+# the order they are tried: (words their class contains, words their id contains). Not those in menus, the
+# footer, or a list of links (day_shown.OUTSIDE_XPATH: related stories carry dates of their own).
+DATE_TEXT_NAMES = (
+    (("pubtime", "publish"), ("pubtime",)),
+    (("date", "time"), ("date",)),
+    (("info", "meta", "source"), ()),
 )
+# How many of each kind are read.
+DATE_TEXT_ELEMENTS = 10
 COPYRIGHT = re.compile(r"©|copyright|版权|版權", re.I)
 # A machine-readable <time> outside navigation, related links and footers.
 TIME_ELEMENT_XPATH = "//time[not(ancestor::nav or ancestor::aside or ancestor::footer or ancestor::li)]/@datetime"
@@ -375,6 +378,23 @@ def _clean_html_title(title: str | None, site: str | None = None) -> str | None:
     return max(parts, key=len) if parts else None
 
 
+def date_text_elements(tree: HtmlElement) -> list[list[HtmlElement]]:
+    """For each kind of DATE_TEXT_NAMES, the page's elements whose class or id contains one of its words, in
+    document order: the elements `//*[contains(@class, 'date') or ...]` selects for each, found in one pass
+    over the page (three XPaths took 3.6 ms a page; libxml2 visits every element for each)."""
+    found: list[list[HtmlElement]] = [[] for _ in DATE_TEXT_NAMES]
+    for element in tree.getroottree().iter(etree.Element):
+        names, ident = element.get("class"), element.get("id")
+        if names is None and ident is None:
+            continue
+        for elements, (class_words, id_words) in zip(found, DATE_TEXT_NAMES, strict=True):
+            if (names is not None and any(word in names for word in class_words)) or (
+                ident is not None and any(word in ident for word in id_words)
+            ):
+                elements.append(element)
+    return found
+
+
 def _visible_date(tree: HtmlElement, url: str | None = None, day_first: bool = False) -> str | None:
     """A publication date printed on the page: a <time datetime> in the content, elements named like dates
     (not those of related links, navigation or the footer), then htmldate's search (which also reads the
@@ -382,8 +402,8 @@ def _visible_date(tree: HtmlElement, url: str | None = None, day_first: bool = F
     for value in tree.xpath(TIME_ELEMENT_XPATH)[:3]:
         if parse_date(value, day_first=day_first) is not None:
             return value.strip()
-    for xpath in DATE_TEXT_XPATHS:
-        for element in tree.xpath(xpath)[:10]:
+    for named in date_text_elements(tree):
+        for element in islice((e for e in named if not OUTSIDE_XPATH(e)), DATE_TEXT_ELEMENTS):
             text = " ".join(element.text_content().split())[:80]
             if text and parse_date(text, day_first=day_first) is not None and not COPYRIGHT.search(text):
                 return text
