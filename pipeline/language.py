@@ -27,8 +27,9 @@ TRADITIONAL = (
 # Traditional forms whose simplified form is also an ordinary traditional character (後 -> 后, 複 -> 复):
 # right for matching, useless for telling the scripts apart.
 EXTRA_T2S = {"後": "后", "複": "复", "復": "复", "裡": "里", "鬆": "松", "於": "于", "隻": "只", "製": "制"}
-SIMPLIFIED_ONLY = set(SIMPLIFIED)
-TRADITIONAL_ONLY = set(TRADITIONAL)
+# Either script's own characters, found by a scan in C (a loop over a page's characters in Python took 50 us).
+SIMPLIFIED_ONLY = re.compile("[" + re.escape("".join(sorted(set(SIMPLIFIED)))) + "]")
+TRADITIONAL_ONLY = re.compile("[" + re.escape("".join(sorted(set(TRADITIONAL)))) + "]")
 T2S = str.maketrans({**dict(zip(TRADITIONAL, SIMPLIFIED, strict=True)), **EXTRA_T2S})
 HAN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
 HAS_TRADITIONAL = re.compile("[" + "".join(re.escape(chr(code)) for code in sorted(T2S)) + "]")
@@ -80,8 +81,8 @@ def to_simplified(text: str) -> str:
 
 def chinese_script(text: str) -> str:
     """zh-Hant or zh-Hans, by which script's own characters are more common."""
-    simplified = sum(1 for char in text if char in SIMPLIFIED_ONLY)
-    traditional = sum(1 for char in text if char in TRADITIONAL_ONLY)
+    simplified = len(SIMPLIFIED_ONLY.findall(text))
+    traditional = len(TRADITIONAL_ONLY.findall(text))
     return "zh-Hant" if traditional > simplified else "zh-Hans"
 
 

@@ -73,6 +73,17 @@ def test_language_detection_tells_the_chinese_scripts_apart():
     assert detect_language("") == "und"
 
 
+def test_each_script_counts_exactly_its_own_characters():
+    """chinese_script counts with one pattern per script: each matches exactly the characters of its list, and
+    nothing else (ASCII, punctuation a character class treats specially, the CJK blocks)."""
+    from pipeline.language import SIMPLIFIED, SIMPLIFIED_ONLY, TRADITIONAL, TRADITIONAL_ONLY
+
+    for pattern, own in ((SIMPLIFIED_ONLY, set(SIMPLIFIED)), (TRADITIONAL_ONLY, set(TRADITIONAL))):
+        for code in [*range(0x20, 0x7F), *range(0x3000, 0x3040), *range(0x4E00, 0xA000)]:
+            assert bool(pattern.fullmatch(chr(code))) == (chr(code) in own), hex(code)
+        assert len(pattern.findall(SIMPLIFIED + TRADITIONAL)) == sum(char in own for char in SIMPLIFIED + TRADITIONAL)
+
+
 def test_language_codes_are_normalised():
     assert normalise_lang("zh_CN") == "zh-Hans"
     assert normalise_lang("zh-HK") == "zh-Hant"
