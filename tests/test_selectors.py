@@ -201,3 +201,19 @@ def test_the_repairs_find_every_character_trafilatura_deletes() -> None:
         ):
             beginning = text[:50].lower()
             assert _repair(text, beginning) == repair_faulty_html(text, beginning), repr(character)
+
+
+def test_remembered_searches_stay_bounded_and_right() -> None:
+    """A compiled selector remembers each attribute value's search, up to Searched.LIMIT values: past that it
+    starts over, so a long crawl over many sites holds no more, and every answer is still the search's."""
+    import re
+
+    from pipeline.xpath_source import Searched
+
+    searched = Searched(re.compile(r"comment|share"))
+    values = [f"block-{n} {'comment' if n % 3 == 0 else 'text'}" for n in range(3 * Searched.LIMIT + 7)]
+    for value in values:
+        assert searched[value] == (value.endswith("comment"))
+        assert len(searched) <= Searched.LIMIT
+    assert 0 < len(searched) <= Searched.LIMIT
+    assert Searched.LIMIT <= 2_000
