@@ -80,6 +80,46 @@ def test_extraction_workers_share_what_extraction_loads_on_first_use():
     assert found["child_kb"] < 15_000, found  # loading the stoplists itself costs a child ~30,000 kB
 
 
+MONTH_NAMES = """
+import json, os, sys
+import htmldate.extractors
+from pipeline.extract import warm_up
+if sys.argv[1] == "warmed":
+    warm_up()
+def private_kb():
+    with open("/proc/self/smaps_rollup") as rollup:
+        return sum(int(line.split()[1]) for line in rollup if line.startswith(("Private_Dirty", "Private_Clean")))
+# What a forked extraction worker adds of its own when its extensive date search first needs the month names.
+reader, writer = os.pipe()
+if os.fork() == 0:
+    before = private_kb()
+    htmldate.extractors.month_words()
+    os.write(writer, str(private_kb() - before).encode())
+    os._exit(0)
+os.wait()
+print(json.dumps({"child_kb": int(os.read(reader, 64))}))
+"""
+
+
+def test_extraction_workers_share_htmldates_month_names():
+    """htmldate's extensive search reads month names from every language dateparser knows, the first time a
+    page needs them (9 MB): the warm-up loads them before the workers are forked, so none loads its own."""
+    grown = {}
+    for state in ("cold", "warmed"):
+        result = subprocess.run(
+            [sys.executable, "-c", MONTH_NAMES, state],
+            capture_output=True,
+            cwd=REPO,
+            env=clean_env(),
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr.decode()[-2000:]
+        grown[state] = json.loads(result.stdout)["child_kb"]
+    assert grown["cold"] > 4_000, grown  # the probe works: loading them costs a child memory of its own
+    assert grown["warmed"] < 1_000, grown
+
+
 TRIMMED = """
 import json, os
 from pipeline.extract import extract_page, warm_up
