@@ -86,6 +86,8 @@ DATE_TEXT_NAMES = (
 )
 # How many of each kind are read.
 DATE_TEXT_ELEMENTS = 10
+DATE_CLASS_WORDS = re.compile("|".join(re.escape(word) for words, _ in DATE_TEXT_NAMES for word in words))
+DATE_ID_WORDS = re.compile("|".join(re.escape(word) for _, words in DATE_TEXT_NAMES for word in words))
 COPYRIGHT = re.compile(r"©|copyright|版权|版權", re.I)
 # A machine-readable <time> outside navigation, related links and footers.
 TIME_ELEMENT_XPATH = "//time[not(ancestor::nav or ancestor::aside or ancestor::footer or ancestor::li)]/@datetime"
@@ -387,11 +389,14 @@ def _clean_html_title(title: str | None, site: str | None = None) -> str | None:
 def date_text_elements(tree: HtmlElement) -> list[list[HtmlElement]]:
     """For each kind of DATE_TEXT_NAMES, the page's elements whose class or id contains one of its words, in
     document order: the elements `//*[contains(@class, 'date') or ...]` selects for each, found in one pass
-    over the page (three XPaths took 3.6 ms a page; libxml2 visits every element for each)."""
+    over the page (libxml2 visits every element for each of the three XPaths: 3.4 ms a page, against 0.9).
+    Most elements' class and id hold none of the words, which one search for any of them says."""
     found: list[list[HtmlElement]] = [[] for _ in DATE_TEXT_NAMES]
     for element in tree.getroottree().iter(etree.Element):
         names, ident = element.get("class"), element.get("id")
-        if names is None and ident is None:
+        if not (names is not None and DATE_CLASS_WORDS.search(names)) and not (
+            ident is not None and DATE_ID_WORDS.search(ident)
+        ):
             continue
         for elements, (class_words, id_words) in zip(found, DATE_TEXT_NAMES, strict=True):
             if (names is not None and any(word in names for word in class_words)) or (
