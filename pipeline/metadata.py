@@ -30,22 +30,23 @@ PUBLISHED_META = (
 MODIFIED_META = ("article:modified_time", "og:updated_time", "datemodified", "dcterms.modified", "lastmod")
 AUTHOR_META = ("author", "article:author", "byl", "dc.creator", "parsely-author", "sailthru.author")
 LANG_META = ("content-language", "dc.language", "language", "og:locale")
-# Each XPath with the words one of which the page's markup must contain for it to find anything (see Markup).
+# Each XPath with what the page's serialized markup must hold for it to find anything (see Markup): an attribute
+# as the serialization writes it (name="value"), or a word of a value or a text.
 PUBLISHED_TIME_XPATHS = (
-    ("//time[@itemprop='datePublished']/@datetime", ("datePublished",)),
-    ("//*[@itemprop='datePublished']/@content", ("datePublished",)),
-    ("//time[@pubdate]/@datetime", ("pubdate",)),
-    ("//article//time[@datetime][1]/@datetime", ("datetime",)),
+    ("//time[@itemprop='datePublished']/@datetime", re.compile('itemprop="datePublished"')),
+    ("//*[@itemprop='datePublished']/@content", re.compile('itemprop="datePublished"')),
+    ("//time[@pubdate]/@datetime", re.compile(" pubdate=")),
+    ("//article//time[@datetime][1]/@datetime", re.compile(" datetime=")),
 )
 BYLINE_XPATHS = (
-    ("//*[@itemprop='author']//*[@itemprop='name']//text()", ("author",)),
-    ("//a[@rel='author']//text()", ("author",)),
-    ("//*[contains(concat(' ', normalize-space(@class), ' '), ' byline ')]//text()", ("byline",)),
-    ("//*[contains(concat(' ', normalize-space(@class), ' '), ' author ')]//text()", ("author",)),
+    ("//*[@itemprop='author']//*[@itemprop='name']//text()", re.compile('itemprop="author"')),
+    ("//a[@rel='author']//text()", re.compile('rel="author"')),
+    ("//*[contains(concat(' ', normalize-space(@class), ' '), ' byline ')]//text()", re.compile('class="[^"]*byline')),
+    ("//*[contains(concat(' ', normalize-space(@class), ' '), ' author ')]//text()", re.compile('class="[^"]*author')),
     (
         "//*[starts-with(normalize-space(text()), '作者') or starts-with(normalize-space(text()), '记者')"
         " or starts-with(normalize-space(text()), '記者')]/text()",
-        ("作者", "记者", "記者"),
+        re.compile("作者|记者|記者"),
     ),
 )
 BYLINE_PREFIX = re.compile(
@@ -119,37 +120,37 @@ def _first_text(tree: HtmlElement, xpath: str) -> str | None:
 
 
 class Markup:
-    """The page, for the XPath fallbacks above: each is evaluated only when the page's markup contains one of
-    the words it needs (an attribute's name or value, or a text), which the page, serialized once when first
-    asked, says in one substring search.
+    """The page, for the XPath fallbacks above: each is evaluated only when the page's markup holds what it
+    needs (an attribute, a word of a value or of a text), which the page, serialized once when first asked,
+    says in one search.
 
-    The words are necessary: an XPath that tests an attribute or a text for a word finds nothing on a page
-    whose serialization lacks it (a serialization writes every name, value and text as it is, escaping only
-    &, <, >, quotes, and line breaks and tabs in values, none of which the words hold). libxml2's XPath
-    engine visits every element of the page for each expression, so the five byline XPaths took 4 ms on a
-    page where none matches (33 of the 181 benchmark pages); the serialization, 0.5 ms, rules most of them
-    out.
+    What is asked of the markup is necessary: the serialization writes every element's attributes as
+    name="value" and every value and text as it is, escaping only &, <, >, quotes, and line breaks and tabs
+    in values (none of which the patterns look for), so a page whose serialization lacks it has no element
+    the XPath could find. libxml2's XPath engine visits every element of the page for each expression, so
+    the five byline XPaths took 4 ms on a page where none matches (33 of the 181 benchmark pages); the
+    serialization, 0.5 ms, rules most of them out.
     """
 
     def __init__(self, tree: HtmlElement) -> None:
         self.tree = tree
         self._serialized: str | None = None
 
-    def xpath(self, expression: str, words: tuple[str, ...]) -> list[Any]:
-        """tree.xpath(expression), or [] when the page lacks every one of words."""
+    def xpath(self, expression: str, needed: re.Pattern[str]) -> list[Any]:
+        """tree.xpath(expression), or [] when the page's markup does not hold what `needed` finds."""
         if self._serialized is None:
             try:  # the whole document: the expressions start from its root
                 self._serialized = etree.tostring(self.tree.getroottree(), encoding="unicode")
             except (ValueError, etree.LxmlError):
                 return self.tree.xpath(expression)
-        if not any(word in self._serialized for word in words):
+        if not needed.search(self._serialized):
             return []
         return self.tree.xpath(expression)
 
 
-def _first_xpath(markup: Markup, xpaths: tuple[tuple[str, tuple[str, ...]], ...]) -> str | None:
-    for xpath, words in xpaths:
-        for value in markup.xpath(xpath, words):
+def _first_xpath(markup: Markup, xpaths: tuple[tuple[str, re.Pattern[str]], ...]) -> str | None:
+    for xpath, needed in xpaths:
+        for value in markup.xpath(xpath, needed):
             if str(value).strip():
                 return str(value).strip()
     return None
@@ -216,8 +217,8 @@ def _split_authors(value: str | None) -> list[str]:
 
 
 def _byline(markup: Markup) -> list[str]:
-    for xpath, words in BYLINE_XPATHS:
-        text = " ".join("".join(markup.xpath(xpath, words)).split())
+    for xpath, needed in BYLINE_XPATHS:
+        text = " ".join("".join(markup.xpath(xpath, needed)).split())
         if text:
             return _split_authors(text)
     return []

@@ -19,7 +19,7 @@ DATE_TEXT_XPATHS = (
     "//*[contains(@class, 'info') or contains(@class, 'meta') or contains(@class, 'source')]",
 )
 
-# Pages where the words are there in forms a look at the HTML source would miss or misread: written with
+# Pages where what they need is there in forms a look at the HTML source would miss or misread: written with
 # character references, in attribute values with quotes and line breaks, in Chinese text, on a fragment
 # (whose XPaths start from the document root above it), and pages that hold none of them.
 MADE_UP = (
@@ -52,8 +52,8 @@ def test_the_guarded_xpaths_find_what_the_xpaths_find() -> None:
     assert len(pages) >= len(MADE_UP)
     for tree in pages:
         markup = Markup(tree)
-        for expression, words in (*BYLINE_XPATHS, *PUBLISHED_TIME_XPATHS):
-            assert markup.xpath(expression, words) == tree.xpath(expression), (expression, etree.tostring(tree)[:200])
+        for expression, needed in (*BYLINE_XPATHS, *PUBLISHED_TIME_XPATHS):
+            assert markup.xpath(expression, needed) == tree.xpath(expression), (expression, etree.tostring(tree)[:200])
     made_up = [read_metadata(tree) for tree in pages[: len(MADE_UP)]]
     assert [page.authors for page in made_up] == [
         ["Ann Lee"],  # class="by&#108;ine" is a byline
@@ -69,8 +69,8 @@ def test_the_guarded_xpaths_find_what_the_xpaths_find() -> None:
     assert [page.published for page in made_up[2:5]] == ["2025-12-09T08:00:00Z", "2025-12-09", "2025-12-08"]
 
 
-def test_a_page_lacking_the_words_is_not_searched() -> None:
-    """Where the markup holds none of an XPath's words, libxml2 is not asked at all (what makes it cheaper)."""
+def test_a_page_lacking_what_they_need_is_not_searched() -> None:
+    """Where the markup does not hold what an XPath needs, libxml2 is not asked at all (what makes it cheaper)."""
     tree = _parse(MADE_UP[7])
     assert tree is not None
     asked: list[str] = []
@@ -83,7 +83,7 @@ def test_a_page_lacking_the_words_is_not_searched() -> None:
     HtmlElement.xpath = counting  # type: ignore[method-assign]
     try:
         markup = Markup(tree)
-        assert all(markup.xpath(expression, words) == [] for expression, words in BYLINE_XPATHS)
+        assert all(markup.xpath(expression, needed) == [] for expression, needed in BYLINE_XPATHS)
     finally:
         HtmlElement.xpath = original  # type: ignore[method-assign]
     assert asked == []
