@@ -5,6 +5,7 @@ The page is parsed once; the metadata readers and trafilatura share the tree.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import html as html_lib
 import re
@@ -147,7 +148,7 @@ def extract_page(
     else:
         html, encoding = page, None
     result = ExtractedPage(encoding=encoding)
-    tree = _parse(html)
+    tree = _parse(html, page if isinstance(page, bytes) and encoding == "utf-8" else None)
     if tree is None:
         return result
     metadata = read_metadata(tree)
@@ -191,24 +192,40 @@ def warm_up() -> None:
         month_names()
 
 
-def _parse(html: str) -> HtmlElement | None:
+def _parse(html: str, utf8: bytes | None = None) -> HtmlElement | None:
     """The page's tree, read as trafilatura's load_html reads a text (its repairs, its parser's settings),
-    or None when it is empty or not HTML."""
+    or None when it is empty or not HTML. `utf8`: the page's bytes, when html was decoded from them as UTF-8.
+
+    When those bytes are exactly html in UTF-8 and need no repair, libxml2 reads them as they are: from a
+    str, lxml hands it the text in the str's own width (two or four bytes a character on most pages, which
+    write a curly quote or a Chinese character), and converting that to UTF-8 costs 15% of the parse.
+    tests/test_selectors.py holds the trees to those of the text."""
     if not html.strip():
         return None
     beginning = html[:50].lower()
-    html = _repair(html, beginning)
+    repaired = _repair(html, beginning)
     tree = None
-    with contextlib.suppress(ValueError, etree.LxmlError):  # ValueError: a text declaring its encoding
-        tree = lxml.html.fromstring(html, parser=PARSER)
+    if repaired is html and utf8 is not None and _is_utf8_of(utf8, html):
+        with contextlib.suppress(ValueError, etree.LxmlError):
+            tree = lxml.html.fromstring(utf8, parser=PARSER)
+    else:
+        with contextlib.suppress(ValueError, etree.LxmlError):  # ValueError: a text declaring its encoding
+            tree = lxml.html.fromstring(repaired, parser=PARSER)
     if tree is None or len(tree) < 1:
         try:
-            tree = lxml.html.fromstring(html.encode("utf-8", "surrogatepass"), parser=PARSER)
+            tree = lxml.html.fromstring(repaired.encode("utf-8", "surrogatepass"), parser=PARSER)
         except (ValueError, etree.LxmlError):
             return None
     if "html" not in beginning and len(tree) < 2:
         return None  # a fragment or another kind of text, not a page
     return tree
+
+
+def _is_utf8_of(page: bytes, html: str) -> bool:
+    """Whether page is html in UTF-8, byte for byte, given that html was decoded from it as UTF-8: nothing was
+    replaced in decoding (no U+FFFD; a page that writes one parses the same either way) and no byte-order
+    mark was kept or dropped."""
+    return "\ufffd" not in html and not page.startswith(codecs.BOM_UTF8) and not html.startswith("\ufeff")
 
 
 def _repair(html: str, beginning: str) -> str:
@@ -222,8 +239,10 @@ def _repair(html: str, beginning: str) -> str:
     if any(character in html for character in NOT_IN_XML):
         html = INVALID_XML_CHARS.sub("", html)
     if "doctype" in beginning:
-        first_line, _, rest = html.partition("\n")
-        html = DOCTYPE_TAG.sub("", first_line, count=1) + "\n" + rest
+        first_line, newline, rest = html.partition("\n")
+        line = DOCTYPE_TAG.sub("", first_line, count=1)
+        if line != first_line or not newline:  # the page itself when nothing changes (_parse reads its bytes)
+            html = line + "\n" + rest
     if any("<html" in line and line.endswith("/>") for line in html[:4096].splitlines()[:4]):
         html = FAULTY_HTML.sub(r"\1>", html, count=1)
     return html

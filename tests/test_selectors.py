@@ -154,7 +154,9 @@ def test_on_real_pages_every_call_of_every_extraction_pass_selects_what_libxml2_
 
 def test_pages_are_parsed_as_trafilatura_parses_them() -> None:
     """extract.py parses with trafilatura's repairs and parser settings, with a class lookup of its own: the
-    same trees as trafilatura's load_html, on real pages and on the texts its repairs are for."""
+    same trees as trafilatura's load_html, on real pages and on the texts its repairs are for, whether it
+    reads the text or, for a page decoded as UTF-8, the page's own bytes (with a byte-order mark, a byte
+    that is not UTF-8, a U+FFFD the page writes itself)."""
     from trafilatura.utils import load_html
 
     from pipeline.encoding import decode_bytes
@@ -171,16 +173,27 @@ def test_pages_are_parsed_as_trafilatura_parses_them() -> None:
         "   ",
     ]
 
-    def same(text: str) -> None:
-        ours, theirs = _parse(text), load_html(text) if text.strip() else None
-        assert (ours is None) == (theirs is None), text[:60]
-        if ours is not None:
-            assert etree.tostring(ours) == etree.tostring(theirs), text[:60]
+    pages = [
+        b"\xef\xbb\xbf<html><body><p>a byte-order mark</p></body></html>",
+        "<html><body><p>caf\u00e9 and \ufffd written</p></body></html>".encode(),
+        b"<html><head><meta charset=utf-8></head><body><p>caf\xe9, \xe4\xbd: not UTF-8</p></body></html>",
+        "<html><body><p>輝達「H200」晶片 – ’quoted’</p></body></html>".encode(),
+    ]
+
+    def same(text: str, page: bytes | None = None) -> None:
+        theirs = load_html(text) if text.strip() else None
+        for ours in (_parse(text), _parse(text, page)):
+            assert (ours is None) == (theirs is None), text[:60]
+            if ours is not None:
+                assert etree.tostring(ours) == etree.tostring(theirs), text[:60]
 
     for text in texts:
-        same(text)
+        same(text, text.encode("utf-8"))
+    for page in pages:  # each as extract.py would see it, were it decoded as UTF-8
+        same(decode_bytes(page, None)[0], page)
     for page in real_pages()[:25]:  # skips here when ../shared is absent, after the texts above
-        same(decode_bytes(page, None)[0])
+        text, codec = decode_bytes(page, None)
+        same(text, page if codec == "utf-8" else None)
 
 
 def test_the_repairs_find_every_character_trafilatura_deletes() -> None:
