@@ -87,6 +87,7 @@ DATE_TEXT_NAMES = (
 )
 # How many of each kind are read.
 DATE_TEXT_ELEMENTS = 10
+# Any kind's words, for a first look at an element's class and id (most hold none of them).
 DATE_CLASS_WORDS = re.compile("|".join(re.escape(word) for words, _ in DATE_TEXT_NAMES for word in words))
 DATE_ID_WORDS = re.compile("|".join(re.escape(word) for _, words in DATE_TEXT_NAMES for word in words))
 COPYRIGHT = re.compile(r"©|copyright|版权|版權", re.I)
@@ -408,7 +409,7 @@ def _clean_html_title(title: str | None, site: str | None = None) -> str | None:
 def date_text_elements(tree: HtmlElement) -> list[list[HtmlElement]]:
     """For each kind of DATE_TEXT_NAMES, the page's elements whose class or id contains one of its words, in
     document order: the elements `//*[contains(@class, 'date') or ...]` selects for each, found in one pass
-    over the page (libxml2 visits every element for each of the three XPaths: 3.4 ms a page, against 0.9).
+    over the page (libxml2 visits every element for each of the three XPaths: 3.4 ms a page, against 0.7).
     Most elements' class and id hold none of the words, which one search for any of them says."""
     found: list[list[HtmlElement]] = [[] for _ in DATE_TEXT_NAMES]
     for element in tree.getroottree().iter(etree.Element):
