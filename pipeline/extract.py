@@ -10,21 +10,19 @@ import contextlib
 import html as html_lib
 import re
 from dataclasses import dataclass, field
-from itertools import islice
 
-import htmldate.extractors
 import lxml.html
 import trafilatura
-from htmldate import find_date
 from lxml import etree
 from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HtmlProcessingInstruction
 from trafilatura.utils import DOCTYPE_TAG, FAULTY_HTML, INVALID_XML_CHARS
 
-from pipeline.dates import day_first_for, finest, in_iso_order, parse_date, read_date, time_on_day
-from pipeline.day_shown import OUTSIDE_XPATH, day_shown
+from pipeline.dates import day_first_for, finest, in_iso_order, read_date
+from pipeline.day_shown import day_shown
 from pipeline.encoding import decode_bytes
 from pipeline.language import detect_language
 from pipeline.metadata import PageMetadata, read_metadata
+from pipeline.printed_date import load_month_names, printed_date
 from pipeline.selectors import speed_up_trafilatura
 
 # What INVALID_XML_CHARS deletes, one character each: [\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff].
@@ -77,24 +75,6 @@ def _any_of(headings: tuple[str, ...], phrases: tuple[str, ...]) -> re.Pattern[s
 
 WIDGET_MARKERS = _any_of(WIDGET_HEADINGS, WIDGET_PHRASES)
 
-# Elements whose text is usually the publication date ("2025年12月09日 08:20", "Dec. 9, 2025 4:12 PM ET"), in
-# the order they are tried: (words their class contains, words their id contains). Not those in menus, the
-# footer, or a list of links (day_shown.OUTSIDE_XPATH: related stories carry dates of their own).
-DATE_TEXT_NAMES = (
-    (("pubtime", "publish"), ("pubtime",)),
-    (("date", "time"), ("date",)),
-    (("info", "meta", "source"), ()),
-)
-# How many of each kind are read.
-DATE_TEXT_ELEMENTS = 10
-# Any kind's words, for a first look at an element's class and id (most hold none of them).
-DATE_CLASS_WORDS = re.compile("|".join(re.escape(word) for words, _ in DATE_TEXT_NAMES for word in words))
-DATE_ID_WORDS = re.compile("|".join(re.escape(word) for _, words in DATE_TEXT_NAMES for word in words))
-COPYRIGHT = re.compile(r"©|copyright|版权|版權", re.I)
-# A machine-readable <time> outside navigation, related links and footers.
-TIME_ELEMENT_XPATH = "//time[not(ancestor::nav or ancestor::aside or ancestor::footer or ancestor::li)]/@datetime"
-# How much of a page's text is searched for a printed time.
-VISIBLE_TEXT_CHARS = 30_000
 # trafilatura's parser settings, but every element an HtmlElement: lxml.html's own parser decides each element
 # object's class in Python (FormElement for <form>, InputElement for <input>, ...) whenever lxml makes one,
 # about 2,000 times a page through trafilatura's passes; chipwatch uses none of those classes.
@@ -169,7 +149,7 @@ def extract_page(
         result.text = _without_headline(_body_text(tree, url, metadata), result.title)
     stated = read_date(result.published) if result.published else None
     if find_text_date and not result.problem and (stated is None or not stated.has_time):
-        printed = _visible_date(tree, url, day_first)
+        printed = printed_date(tree, url, day_first)
         result.text_date = in_iso_order(printed, day_first) if printed else None
         # Metadata that gives only the day ("2019-06-15") loses to a printed time on that day.
         result.published = finest(result.published, result.text_date) if result.published else None
@@ -188,9 +168,7 @@ def warm_up() -> None:
     names htmldate's extensive search reads from every language dateparser knows (9 MB and 0.05 s in each
     worker, on its first page with a number beside a word it does not know: a footer's street address)."""
     extract_page(WARM_UP_PAGE, "https://warm-up.invalid/2025/12/09/page")
-    month_names = getattr(htmldate.extractors, "month_words", None)  # htmldate 1.11; absent, nothing to share
-    if callable(month_names):
-        month_names()
+    load_month_names()
 
 
 def _parse(html: str, utf8: bytes | None = None) -> HtmlElement | None:
@@ -404,53 +382,3 @@ def _clean_html_title(title: str | None, site: str | None = None) -> str | None:
     title = CJK_SITE_SUFFIX.sub("", title.strip())
     parts = [part.strip() for part in TITLE_SEPARATORS.split(title) if part.strip()]
     return max(parts, key=len) if parts else None
-
-
-def date_text_elements(tree: HtmlElement) -> list[list[HtmlElement]]:
-    """For each kind of DATE_TEXT_NAMES, the page's elements whose class or id contains one of its words, in
-    document order: the elements `//*[contains(@class, 'date') or ...]` selects for each, found in one pass
-    over the page (libxml2 visits every element for each of the three XPaths: 3.4 ms a page, against 0.7).
-    Most elements' class and id hold none of the words, which one search for any of them says."""
-    found: list[list[HtmlElement]] = [[] for _ in DATE_TEXT_NAMES]
-    for element in tree.getroottree().iter(etree.Element):
-        names, ident = element.get("class"), element.get("id")
-        if not (names is not None and DATE_CLASS_WORDS.search(names)) and not (
-            ident is not None and DATE_ID_WORDS.search(ident)
-        ):
-            continue
-        for elements, (class_words, id_words) in zip(found, DATE_TEXT_NAMES, strict=True):
-            if (names is not None and any(word in names for word in class_words)) or (
-                ident is not None and any(word in ident for word in id_words)
-            ):
-                elements.append(element)
-    return found
-
-
-def _visible_date(tree: HtmlElement, url: str | None = None, day_first: bool = False) -> str | None:
-    """A publication date printed on the page: a <time datetime> in the content, elements named like dates
-    (not those of related links, navigation or the footer), then htmldate's search (which also reads the
-    URL)."""
-    for value in tree.xpath(TIME_ELEMENT_XPATH)[:3]:
-        if parse_date(value, day_first=day_first) is not None:
-            return value.strip()
-    for named in date_text_elements(tree):
-        for element in islice((e for e in named if not OUTSIDE_XPATH(e)), DATE_TEXT_ELEMENTS):
-            text = " ".join(element.text_content().split())[:80]
-            if text and parse_date(text, day_first=day_first) is not None and not COPYRIGHT.search(text):
-                return text
-    try:
-        day = find_date(
-            tree,
-            url=url if url and url.startswith("http") else None,
-            original_date=True,
-            extensive_search=True,
-            outputformat="%Y-%m-%d",
-        )
-    except (ValueError, TypeError):
-        return None
-    if day:
-        # htmldate gives the day; the page often prints the time beside it ("2019年06月15日08:18").
-        body = tree.find("body")
-        text = body.text_content()[:VISIBLE_TEXT_CHARS] if body is not None else ""
-        return time_on_day(text, day) or day
-    return None

@@ -8,8 +8,9 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from pipeline.encoding import decode_bytes
-from pipeline.extract import DATE_TEXT_NAMES, _parse, date_text_elements
+from pipeline.extract import _parse
 from pipeline.metadata import BYLINE_XPATHS, PUBLISHED_TIME_XPATHS, Markup, read_metadata
+from pipeline.printed_date import DATE_TEXT_NAMES, date_text_elements
 from tests.test_selectors import real_pages
 
 # The XPaths date_text_elements stands in for, one per kind of DATE_TEXT_NAMES.
