@@ -46,26 +46,41 @@ def test_a_crawl_starts_fetching_before_loading_extraction_and_never_loads_what_
     assert not unused, f"imported though a crawl never uses them: {unused}"
 
 
-WARMED = """
-import json, os, sys
+# What the probes below measure a forked child by: the memory it holds of its own (not shared with its parent)
+# after a job, in kB.
+FORKED_GROWTH = """
+import os
+def private_kb():
+    with open("/proc/self/smaps_rollup") as rollup:
+        return sum(int(line.split()[1]) for line in rollup if line.startswith(("Private_Dirty", "Private_Clean")))
+def grown(job):
+    reader, writer = os.pipe()
+    if os.fork() == 0:
+        before = private_kb()
+        job()
+        os.write(writer, str(private_kb() - before).encode())
+        os._exit(0)
+    os.wait()
+    return int(os.read(reader, 64))
+"""
+
+WARMED = (
+    """
+import json
 from pipeline.stages import Warmup
 Warmup.start()
 Warmup.process()
 import trafilatura.external as external
-def private_kb():
-    with open("/proc/self/smaps_rollup") as rollup:
-        return sum(int(line.split()[1]) for line in rollup if line.startswith(("Private_Dirty", "Private_Clean")))
-# What a forked extraction worker adds of its own on its first page that needs the fallback extractors.
-reader, writer = os.pipe()
-if os.fork() == 0:
-    from pipeline.extract import extract_page
-    before = private_kb()
-    extract_page(b"<html><body><div><p>Too short for the precise pass.</p></div></body></html>", "https://a.test/")
-    os.write(writer, str(private_kb() - before).encode())
-    os._exit(0)
-os.wait()
-print(json.dumps({"stoplists": external.JT_STOPLIST is not None, "child_kb": int(os.read(reader, 64))}))
+from pipeline.extract import extract_page
 """
+    + FORKED_GROWTH
+    + """
+# What a forked extraction worker adds of its own on its first page that needs the fallback extractors.
+page = b"<html><body><div><p>Too short for the precise pass.</p></div></body></html>"
+child_kb = grown(lambda: extract_page(page, "https://a.test/"))
+print(json.dumps({"stoplists": external.JT_STOPLIST is not None, "child_kb": child_kb}))
+"""
+)
 
 
 def test_extraction_workers_share_what_extraction_loads_on_first_use():
@@ -80,25 +95,20 @@ def test_extraction_workers_share_what_extraction_loads_on_first_use():
     assert found["child_kb"] < 15_000, found  # loading the stoplists itself costs a child ~30,000 kB
 
 
-MONTH_NAMES = """
-import json, os, sys
+MONTH_NAMES = (
+    """
+import json, sys
 import htmldate.extractors
 from pipeline.extract import warm_up
 if sys.argv[1] == "warmed":
     warm_up()
-def private_kb():
-    with open("/proc/self/smaps_rollup") as rollup:
-        return sum(int(line.split()[1]) for line in rollup if line.startswith(("Private_Dirty", "Private_Clean")))
-# What a forked extraction worker adds of its own when its extensive date search first needs the month names.
-reader, writer = os.pipe()
-if os.fork() == 0:
-    before = private_kb()
-    htmldate.extractors.month_words()
-    os.write(writer, str(private_kb() - before).encode())
-    os._exit(0)
-os.wait()
-print(json.dumps({"child_kb": int(os.read(reader, 64))}))
 """
+    + FORKED_GROWTH
+    + """
+# What a forked extraction worker adds of its own when its extensive date search first needs the month names.
+print(json.dumps({"child_kb": grown(htmldate.extractors.month_words)}))
+"""
+)
 
 
 def test_extraction_workers_share_htmldates_month_names():
@@ -120,8 +130,9 @@ def test_extraction_workers_share_htmldates_month_names():
     assert grown["warmed"] < 1_000, grown
 
 
-TRIMMED = """
-import json, os
+TRIMMED = (
+    """
+import json
 from pipeline.extract import extract_page, warm_up
 from pipeline.stages import _extract_in_worker
 warm_up()
@@ -130,22 +141,14 @@ paragraphs = "".join(
     f"to count as text.</p><span>{n}</span></div>" for n in range(20000)
 )
 page = f"<html><head><title>Long page</title></head><body><article>{paragraphs}</article></body></html>".encode()
-def private_kb():
-    with open("/proc/self/smaps_rollup") as rollup:
-        return sum(int(line.split()[1]) for line in rollup if line.startswith(("Private_Dirty", "Private_Clean")))
-def grown(job):
-    reader, writer = os.pipe()
-    if os.fork() == 0:
-        before = private_kb()
-        job(page)
-        os.write(writer, str(private_kb() - before).encode())
-        os._exit(0)
-    os.wait()
-    return int(os.read(reader, 64))
-plain = grown(lambda body: extract_page(body, "https://a.test/"))
-worker = grown(lambda body: _extract_in_worker(body, "https://a.test/", None, None))
+"""
+    + FORKED_GROWTH
+    + """
+plain = grown(lambda: extract_page(page, "https://a.test/"))
+worker = grown(lambda: _extract_in_worker(page, "https://a.test/", None, None))
 print(json.dumps({"plain": plain, "worker": worker}))
 """
+)
 
 
 def test_an_extraction_worker_gives_back_what_a_large_page_took():
