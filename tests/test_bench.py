@@ -9,6 +9,7 @@ import re
 import pytest
 
 from chipwatch.bench.steps import BENCHMARKS
+from chipwatch.config import Options
 from tests.helpers import SHARED, clean_env, run_chipwatch
 
 
@@ -109,7 +110,9 @@ def test_the_grouping_bench_takes_turns_between_sizes_and_sends_every_probe(monk
         send(self, count)
 
     monkeypatch.setattr(grouping.Probes, "send", recording)
-    small, large = grouping.run([50, 120], probes=7, rounds=3)
+    model = grouping.story_model(Options())
+    assert model.idf and model.entity_idf  # grouped with the trained rarities, as a crawl groups
+    small, large = grouping.run([50, 120], probes=7, model=model, rounds=3)
     assert (small.stored, large.stored) == (50, 120)
     assert small.probes == large.probes == 7 and small.ms_per_article > 0 and large.ms_per_article > 0
     assert order == [2, 2, 2, 2, 3, 3]  # round by round, each size in turn

@@ -1,6 +1,7 @@
 """`chipwatch bench-grouping`: does copy detection and story assignment cost the same per article with
 1,000 articles stored as with 100,000? Synthetic articles at a steady news rate fill a database, then the
-next articles go through the real find_copy and assign_story, timed."""
+next articles go through the real find_copy and assign_story, timed, with the word and entity rarities of
+the trained model as a crawl passes them (pipeline.process.StoryModel)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from chipwatch.config import Options
+from pipeline.classify import load_classifier
 from pipeline.dates import to_utc_iso
 from pipeline.entities import extract_entities
 from pipeline.grouping import assign_story, find_copy, fingerprint_record
+from pipeline.process import StoryModel
 from pipeline.stories import keywords
 from pipeline.when import When
 from storage import open_database, transaction
@@ -78,6 +82,11 @@ WORDS = (
 NAMES = ("H20", "H200", "B30A", "MI308", "Nvidia", "AMD", "Huawei", "SMIC", "SAMR", "CAC", "BIS", "25%", "15%")
 
 
+def story_model(options: Options) -> StoryModel:
+    """The word and entity rarities a crawl with these options groups by (the configured model's)."""
+    return StoryModel.of(load_classifier(options.classify.topics, options.classify.model))
+
+
 @dataclass
 class Measurement:
     stored: int
@@ -93,7 +102,7 @@ def _article(rng: random.Random, theme: list[str]) -> tuple[str, str]:
     return title, text
 
 
-def populate(db_path: Path, count: int, start: datetime, seed: int = 1) -> datetime:
+def populate(db_path: Path, count: int, start: datetime, model: StoryModel, seed: int = 1) -> datetime:
     """count synthetic articles at PER_DAY a day from start, in stories of STORY_SIZE; returns the end."""
     rng = random.Random(seed)
     db = open_database(db_path)
@@ -145,9 +154,8 @@ def populate(db_path: Path, count: int, start: datetime, seed: int = 1) -> datet
                         [(band, value, article_id) for band, value in enumerate(bands)],
                     )
                 conn.execute(
-                    "INSERT INTO article_profiles (article_id, moment, keywords, topics, centrality) "
-                    "VALUES (?, ?, ?, ?, 0)",
-                    [article_id, stamp, json.dumps(keywords(title, text, {})), '["export-controls"]'],
+                    "INSERT INTO article_profiles (article_id, moment, keywords, topics) VALUES (?, ?, ?, ?)",
+                    [article_id, stamp, json.dumps(keywords(title, text, model.idf)), '["export-controls"]'],
                 )
                 moment += step
     db.close()
@@ -158,9 +166,10 @@ class Probes:
     """New articles arriving after a populated database's last one, in batches: each batch goes through
     find_copy and assign_story and is timed (the inserts that come before them are not)."""
 
-    def __init__(self, db_path: Path, after: datetime, seed: int = 99) -> None:
+    def __init__(self, db_path: Path, after: datetime, model: StoryModel, seed: int = 99) -> None:
         self.db = open_database(db_path)
         self.after = after
+        self.model = model
         self.rng = random.Random(seed)
         self.sent = 0
         self.seconds = 0.0
@@ -185,7 +194,9 @@ class Probes:
             started = time.perf_counter()
             find_copy(self.db, text, "probe")
             when = When.at(moment)
-            assign_story(self.db, article_id, title, text, entities, ["export-controls"], when, {}, {}, stamp)
+            model = self.model
+            topics = ["export-controls"]
+            assign_story(self.db, article_id, title, text, entities, topics, when, model.idf, model.entity_idf, stamp)
             self.seconds += time.perf_counter() - started
             self.sent += 1
 
@@ -197,7 +208,7 @@ class Probes:
         self.db.close()
 
 
-def run(sizes: list[int], probes: int, rounds: int = 10) -> list[Measurement]:
+def run(sizes: list[int], probes: int, model: StoryModel, rounds: int = 10) -> list[Measurement]:
     """Every size populated first, then its probes sent in rounds that take turns between the sizes: a
     machine that gets faster or slower during the run (a shared one does, by a quarter within minutes)
     then weighs on every size alike, and the ratio between them is the database's doing."""
@@ -206,7 +217,7 @@ def run(sizes: list[int], probes: int, rounds: int = 10) -> list[Measurement]:
         probers = []
         for size in sizes:
             path = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "bench.db"
-            prober = Probes(path, populate(path, size, start))
+            prober = Probes(path, populate(path, size, start, model), model)
             stack.callback(prober.close)
             probers.append(prober)
         for round_ in range(rounds):

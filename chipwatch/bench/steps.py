@@ -211,10 +211,10 @@ def classification(options: Options, shared: Path, quick: bool) -> list[Figure]:
 
 def grouping(options: Options, shared: Path, quick: bool) -> list[Figure]:
     """Copy detection and story assignment cost as the database grows."""
-    from chipwatch.bench.grouping import run
+    from chipwatch.bench.grouping import run, story_model
 
     sizes = [1000, 5000] if quick else [1000, 100_000]
-    small, large = run(sizes, 50 if quick else 200)
+    small, large = run(sizes, 50 if quick else 200, story_model(options))
     ratio = large.ms_per_article / small.ms_per_article
     return [
         Figure(

@@ -81,7 +81,8 @@ def bench_search(articles: int, runs: int, path: Path | None) -> None:
 @click.command(name="bench-grouping")
 @click.option("--sizes", default="1000,100000", show_default=True, help="Stored-article counts to compare.")
 @click.option("--probes", default=200, show_default=True, type=click.IntRange(10, 100_000))
-def bench_grouping(sizes: str, probes: int) -> None:
+@click.pass_obj
+def bench_grouping(options: Options, sizes: str, probes: int) -> None:
     """Measure copy detection + story assignment per new article at different database sizes.
 
     Synthetic articles arrive at a steady 100 a day; the figure to watch is the ratio between sizes.
@@ -90,10 +91,10 @@ def bench_grouping(sizes: str, probes: int) -> None:
     Example:
       chipwatch bench-grouping --sizes 1000,100000 --probes 200
     """
-    from chipwatch.bench.grouping import run
+    from chipwatch.bench.grouping import run, story_model
 
     counts = [int(part) for part in sizes.split(",") if part.strip()]
-    results = run(counts, probes)
+    results = run(counts, probes, story_model(options))
     base = results[0].ms_per_article
     for result in results:
         click.echo(
