@@ -21,8 +21,11 @@ realistic set in chipwatch/bench/labels/story-eval.jsonl.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+
+import numpy
 
 from pipeline.features import analyze
 from pipeline.when import When
@@ -44,6 +47,10 @@ ONE_ESTIMATE = (0.45, 0.05)  # (score, keyword overlap within one script)
 TWO_ESTIMATES = (0.6, 0.15)
 # Entity kinds whose values tell developments apart: two articles naming only different ones differ.
 EXCLUSIVE_KINDS = ("bill", "chip", "percent", "citation")
+# keywords() rounds weights to 5 decimals: as whole numbers of 1e-5 they multiply and add exactly, so a dot
+# product is the same whatever order its terms come in (set order follows each process's string hashing)
+# and whether it is worked out for one pair or for hundreds at once (keyword_overlaps).
+SCALE = 100_000
 
 
 @dataclass
@@ -57,11 +64,19 @@ class ArticleProfile:
     topic_set: frozenset[str] = field(init=False)
     # The entities of each kind that tell developments apart (EXCLUSIVE_KINDS), for the kinds it names.
     exclusive: dict[str, frozenset[str]] = field(init=False)
+    # The keywords as arrays for keyword_overlaps: their string hashes, sorted, and their weights in SCALE
+    # units in the same order (the hashes are this process's, so they are never stored).
+    term_hashes: numpy.ndarray = field(init=False, repr=False)
+    term_weights: numpy.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.script = script(self.keywords)
         self.entity_set = frozenset(self.entities)
         self.topic_set = frozenset(self.topics)
+        hashes = numpy.fromiter(map(hash, self.keywords), dtype=numpy.int64, count=len(self.keywords))
+        weights = numpy.fromiter(map(_scaled, self.keywords.values()), dtype=numpy.int64, count=len(self.keywords))
+        order = numpy.argsort(hashes, kind="stable")
+        self.term_hashes, self.term_weights = hashes[order], weights[order]
         by_kind: dict[str, set[str]] = {}
         for entity in self.entity_set:
             kind = entity.split(":", 1)[0]
@@ -113,10 +128,11 @@ def similarity(
     entity_idf: dict[str, float],
     weights: dict[str, float] | None = None,
     shared: frozenset[str] | None = None,
+    words: float | None = None,
 ) -> float:
     """How strongly two articles look like coverage of one development. `weights` keeps entity weights
-    between calls (links() compares one article with hundreds), and `shared` is their common entities when
-    the caller has them already."""
+    between calls (links() compares one article with hundreds), and `shared` and `words` are their common
+    entities and their keyword_overlap when the caller has them already."""
     if shared is None:
         shared = first.entity_set & second.entity_set
     entity = 0.0
@@ -134,17 +150,49 @@ def similarity(
     if first.script != second.script:
         # English words say nothing about Chinese ones: across scripts, entities and topics decide alone.
         return (ENTITY_WEIGHT * entity + TOPIC_WEIGHT * topic) / (ENTITY_WEIGHT + TOPIC_WEIGHT)
-    return ENTITY_WEIGHT * entity + KEYWORD_WEIGHT * keyword_overlap(first, second) + TOPIC_WEIGHT * topic
+    if words is None:
+        words = keyword_overlap(first, second)
+    return ENTITY_WEIGHT * entity + KEYWORD_WEIGHT * words + TOPIC_WEIGHT * topic
 
 
 def keyword_overlap(first: ArticleProfile, second: ArticleProfile) -> float:
-    """The dot product of two articles' unit keyword vectors.
+    """The dot product of two articles' unit keyword vectors, summed exactly (in SCALE units).
 
-    Sums over sets (here and of entity weights) use math.fsum, which rounds the exact sum once: a set's
-    order follows each process's string hashing, and a plain sum in that order could end a link's score
-    a last bit apart from one run to the next, and on the other side of a threshold."""
+    Sums over sets must not depend on their order (of entity weights: math.fsum, which rounds the exact sum
+    once): a set's order follows each process's string hashing, and a plain sum in that order could end a
+    link's score a last bit apart from one run to the next, and on the other side of a threshold."""
     a, b = first.keywords, second.keywords
-    return math.fsum(a[term] * b[term] for term in a.keys() & b.keys())
+    return sum(_scaled(a[term]) * _scaled(b[term]) for term in a.keys() & b.keys()) / SCALE**2
+
+
+def keyword_overlaps(article: ArticleProfile, others: Sequence[ArticleProfile]) -> tuple[list[int], list[float]]:
+    """For each of others, how many keywords it shares with the article and keyword_overlap (the same
+    number), worked out for all of them at once: links() compares a new article with hundreds, and one set
+    intersection of sixty words each was half of its time.
+
+    Keywords are matched by their string hashes: two different words of the two articles with the same
+    64-bit hash (about one chance in 10^15 for a pair of articles) would count as shared."""
+    count = len(others)
+    if not count or not len(article.term_hashes):
+        return [0] * count, [0.0] * count
+    hashes = numpy.concatenate([other.term_hashes for other in others])
+    weights = numpy.concatenate([other.term_weights for other in others])
+    sizes = numpy.fromiter((len(other.term_hashes) for other in others), dtype=numpy.intp, count=count)
+    owner = numpy.repeat(numpy.arange(count), sizes)
+    mine, mine_weights = article.term_hashes, article.term_weights
+    at = numpy.minimum(numpy.searchsorted(mine, hashes), len(mine) - 1)
+    found = mine[at] == hashes
+    owners = owner[found]
+    # Products of two weights in SCALE units are below 2^34 and their sums below 2^53 (unit vectors): as
+    # floats, bincount adds them exactly.
+    products = (mine_weights[at[found]] * weights[found]).astype(numpy.float64)
+    shared = numpy.bincount(owners, minlength=count)
+    dots = numpy.bincount(owners, weights=products, minlength=count) / SCALE**2
+    return shared.tolist(), dots.tolist()
+
+
+def _scaled(weight: float) -> int:
+    return round(weight * SCALE)
 
 
 def _weight(key: str, idf: dict[str, float], known: dict[str, float]) -> float:
@@ -157,21 +205,24 @@ def _weight(key: str, idf: dict[str, float], known: dict[str, float]) -> float:
 def links(article: ArticleProfile, recent: dict[int, ArticleProfile], entity_idf: dict[str, float]) -> dict[int, float]:
     """The recent articles (by id) the new one is linked to, with the strength of each link."""
     found = {}
-    terms = article.keywords.keys()
     entities = article.entity_set
     certain = article.when.certain
     # Further apart than MAX_GAP (When.gap), with the bounds worked out once for the hundreds compared.
     after, before = article.when.latest + MAX_GAP, article.when.earliest - MAX_GAP
+    near = [
+        (article_id, other)
+        for article_id, other in recent.items()
+        if not (other.when.earliest > after or other.when.latest < before)
+    ]
+    counts, words = keyword_overlaps(article, [other for _, other in near])
     weights: dict[str, float] = {}
-    for article_id, other in recent.items():
-        if other.when.earliest > after or other.when.latest < before:
-            continue
+    for (article_id, other), count, in_common in zip(near, counts, words, strict=True):
         shared = entities & other.entity_set
-        if not shared and terms.isdisjoint(other.keywords):
+        if not shared and not count:
             continue  # nothing in common: cannot reach the threshold
         if different_developments(article, other):
             continue
-        score = similarity(article, other, entity_idf, weights, shared)
+        score = similarity(article, other, entity_idf, weights, shared, in_common)
         both_dated = certain and other.when.certain
         linked = score >= THRESHOLD if both_dated else specific(article, other, score, entity_idf)
         if linked:

@@ -367,3 +367,38 @@ def test_link_scores_are_the_same_in_every_process_whatever_its_string_hashing()
         assert result.returncode == 0, result.stderr[-2000:]
         printed.add(result.stdout)
     assert len(printed) == 1, printed
+
+
+def test_keyword_overlaps_for_many_articles_at_once_are_each_pairs_own():
+    """links() works out every nearby article's keyword overlap at once (keyword_overlaps, by the words'
+    hashes): the same count of shared words and the same dot product, to the last bit, as keyword_overlap
+    for each pair; for articles sharing nothing, with no keywords, Chinese n-grams, and the article itself."""
+    import random
+    from datetime import UTC, datetime
+
+    from pipeline.stories import ArticleProfile, keyword_overlap, keyword_overlaps, keywords
+    from pipeline.when import When
+
+    rng = random.Random(11)
+    vocabulary = [f"w:word{n}" for n in range(150)] + [f"c:出口{n}" for n in range(50)] + ["b:h200 chips"]
+    when = When.at(datetime(2025, 12, 9, tzinfo=UTC))
+
+    def profile(size: int) -> ArticleProfile:
+        chosen = rng.sample(vocabulary, size)
+        return ArticleProfile([], {word: round(rng.random(), 5) for word in chosen}, [], when)
+
+    article = profile(60)
+    others = [profile(rng.choice([0, 1, 5, 30, 60])) for _ in range(200)]
+    others += [article, ArticleProfile([], {"w:elsewhere": 1.0}, [], when)]
+    words = keywords("US lets Nvidia sell H200 to China", "Commerce approved H200 exports.", {})
+    real = ArticleProfile([], words, [], when)
+    others.append(real)
+    counts, dots = keyword_overlaps(article, others)
+    assert counts == [len(article.keywords.keys() & other.keywords.keys()) for other in others]
+    assert dots == [keyword_overlap(article, other) for other in others]
+    assert counts[-2] == 0 and dots[-2] == 0.0 and counts[-3] == 60
+    assert any(0 < count < 30 for count in counts)
+    assert keyword_overlaps(ArticleProfile([], {}, [], when), others) == ([0] * len(others), [0.0] * len(others))
+    assert keyword_overlaps(article, []) == ([], [])
+    # Exact sums: the order of the terms does not matter.
+    assert keyword_overlap(article, real) == keyword_overlap(real, article)
