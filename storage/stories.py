@@ -106,12 +106,14 @@ def save_profile(
     topics: list[str],
     interval: tuple[str, str, bool] | None = None,
 ) -> None:
-    """An article's profile; interval is (earliest, latest, certain), the moment itself when not given."""
+    """An article's profile; interval is (earliest, latest, certain), the moment itself when not given. A
+    profile saved again starts with no centrality (its links are made again)."""
     earliest, latest, certain = interval or (moment, moment, True)
+    conn.execute("DELETE FROM article_centrality WHERE article_id = ?", [article_id])
     conn.execute(
-        "INSERT INTO article_profiles (article_id, moment, keywords, topics, centrality, earliest, latest, certain) "
-        "VALUES (?, ?, ?, ?, 0, ?, ?, ?) ON CONFLICT (article_id) DO UPDATE SET moment = excluded.moment, "
-        "keywords = excluded.keywords, topics = excluded.topics, centrality = 0, earliest = excluded.earliest, "
+        "INSERT INTO article_profiles (article_id, moment, keywords, topics, earliest, latest, certain) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (article_id) DO UPDATE SET moment = excluded.moment, "
+        "keywords = excluded.keywords, topics = excluded.topics, earliest = excluded.earliest, "
         "latest = excluded.latest, certain = excluded.certain, revision = revision + 1",
         [
             article_id,
@@ -137,14 +139,14 @@ def create_story(conn: Any, title: str, article_id: int, moment: str, now: str) 
 def join_story(conn: Any, story_id: int, article_id: int, links: dict[int, float], now: str) -> None:
     """Put an article in a story; its links add to its own and its partners' centrality."""
     conn.execute("UPDATE articles SET story_id = ? WHERE id = ?", [story_id, article_id])
-    conn.execute(
-        "UPDATE article_profiles SET centrality = centrality + ? WHERE article_id = ?",
-        [sum(links.values()), article_id],
-    )
-    conn.executemany(
-        "UPDATE article_profiles SET centrality = centrality + ? WHERE article_id = ?",
-        [(score, other) for other, score in links.items()],
-    )
+    if links:
+        # Its own centrality first, then its partners', as one statement each way (article_centrality keeps
+        # them in rows of a few bytes: a hundred partners touch a few pages, not a hundred).
+        conn.executemany(
+            "INSERT INTO article_centrality (article_id, centrality) VALUES (?, ?) "
+            "ON CONFLICT (article_id) DO UPDATE SET centrality = centrality + excluded.centrality",
+            [(article_id, sum(links.values())), *((other, score) for other, score in links.items())],
+        )
     conn.execute("UPDATE stories SET updated_at = ? WHERE id = ?", [now, story_id])
     if links:
         # A partner in another story gained centrality too: that story is read whole when it next changes.

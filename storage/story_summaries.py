@@ -10,7 +10,11 @@ from typing import Any, NamedTuple
 # One article of a story as its summary weighs it (see refresh_summary).
 SUMMARY_COLUMNS = (
     "a.id, COALESCE(a.publisher, a.source), a.lang, COALESCE(p.moment, a.published_at, a.first_seen_at), "
-    "a.title, COALESCE(p.centrality, 0), COALESCE(p.certain, 1)"
+    "a.title, COALESCE(c.centrality, 0), COALESCE(p.certain, 1)"
+)
+# The tables SUMMARY_COLUMNS reads, joined to the articles a.
+SUMMARY_JOINS = (
+    "LEFT JOIN article_profiles p ON p.article_id = a.id LEFT JOIN article_centrality c ON c.article_id = a.id"
 )
 
 
@@ -41,8 +45,7 @@ def refresh_summary(conn: Any, story_id: int) -> None:
     rows = [
         _Member(*row)
         for row in conn.execute(
-            f"SELECT {SUMMARY_COLUMNS} FROM articles a LEFT JOIN article_profiles p ON p.article_id = a.id "
-            "WHERE a.story_id = ? ORDER BY 7 DESC, 4, a.id",
+            f"SELECT {SUMMARY_COLUMNS} FROM articles a {SUMMARY_JOINS} WHERE a.story_id = ? ORDER BY 7 DESC, 4, a.id",
             [story_id],
         )
     ]
@@ -102,8 +105,8 @@ def add_to_summary(conn: Any, story_id: int, article_id: int, links: dict[int, f
     for start in range(0, len(wanted), 500):
         chunk = sorted(wanted)[start : start + 500]
         for story, *row in conn.execute(
-            f"SELECT a.story_id, {SUMMARY_COLUMNS} FROM articles a LEFT JOIN article_profiles p "
-            f"ON p.article_id = a.id WHERE a.id IN ({', '.join('?' for _ in chunk)})",
+            f"SELECT a.story_id, {SUMMARY_COLUMNS} FROM articles a {SUMMARY_JOINS} "
+            f"WHERE a.id IN ({', '.join('?' for _ in chunk)})",
             chunk,
         ):
             if story == story_id:

@@ -53,7 +53,7 @@ def absorb_title_only(db: sqlite_utils.Database, article_id: int, key: str, earl
 
 
 def _delete(conn: Any, article_id: int) -> None:
-    for table in ("article_topics", "entities", "article_profiles"):
+    for table in ("article_topics", "entities", "article_profiles", "article_centrality"):
         conn.execute(f"DELETE FROM {table} WHERE article_id = ?", [article_id])
     # A title-only article has no text to fingerprint; the bands table has no article index to scan by.
     if conn.execute("SELECT 1 FROM minhash_signatures WHERE article_id = ?", [article_id]).fetchone():

@@ -245,7 +245,8 @@ def test_migration_0022_moves_the_text_last_and_keeps_every_row_index_view_and_r
     schema_before = old.conn.execute(schema).fetchall()
     found_before = sorted(hit["id"] for hit in search_articles(old, "licence applications"))
     old.close()
-    monkeypatch.undo()
+    through_0022 = [name for name, _ in MIGRATIONS].index("0023_centrality_apart")
+    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS[:through_0022])  # 0023 changes article_profiles
 
     db = open_database(path)
     columns_after = [row[1] for row in db.conn.execute("PRAGMA table_info(articles)")]
@@ -259,6 +260,55 @@ def test_migration_0022_moves_the_text_last_and_keeps_every_row_index_view_and_r
     assert get_article(db, 1)["text"] == before["articles"][0]["text"]
     with pytest.raises(sqlite3.IntegrityError):  # the references are enforced on the rebuilt table
         db.conn.execute("DELETE FROM articles WHERE id = 2")
+    db.close()
+
+
+def test_migration_0023_moves_centrality_apart_and_grouping_goes_on_adding_to_it(tmp_path, monkeypatch):
+    """A database made before 0023, whose profiles hold centralities: after it, article_centrality holds
+    each one that is not zero, article_profiles holds none, every other column of the profiles is as it
+    was, and grouping goes on adding to the centralities that moved."""
+    from storage import migrations, transaction
+    from storage.stories import join_story, save_profile
+
+    path = tmp_path / "old.db"
+    before_0023 = [name for name, _ in MIGRATIONS].index("0023_centrality_apart")
+    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS[:before_0023])
+    old = open_database(path)
+    topics = [TopicScore("export-controls", 0.8, ["rule"])]
+    for n in range(4):
+        store_article(old, record(f"https://x.test/{n}", content_hash=f"h{n}"), topics, "now")
+    for article_id, centrality in ((1, 0.0), (2, 1.25), (3, 0.5)):
+        old.conn.execute(
+            "INSERT INTO article_profiles (article_id, moment, keywords, topics, centrality) "
+            "VALUES (?, '2025-12-12T08:00:00Z', '{\"w:h200\": 1.0}', '[]', ?)",
+            [article_id, centrality],
+        )
+    old.conn.commit()
+    profiles_before = _rows(old.conn, "SELECT * FROM article_profiles ORDER BY article_id")
+    old.close()
+    monkeypatch.undo()
+
+    db = open_database(path)
+    assert db.conn.execute("SELECT article_id, centrality FROM article_centrality ORDER BY 1").fetchall() == [
+        (2, 1.25),
+        (3, 0.5),
+    ]
+    profiles_after = _rows(db.conn, "SELECT * FROM article_profiles ORDER BY article_id")
+    assert profiles_after == [{k: v for k, v in row.items() if k != "centrality"} for row in profiles_before]
+    with transaction(db) as conn:
+        story = conn.execute(
+            "INSERT INTO stories (title, title_article_id, first_seen, last_seen, article_count, outlets, languages, "
+            "topics, updated_at) VALUES ('s', 2, 'a', 'b', 0, '[]', '[]', '[]', 'now')"
+        ).lastrowid
+        save_profile(conn, 4, "2025-12-12T09:00:00Z", {"w:h200": 1.0}, [])
+        join_story(conn, story, 4, {2: 0.5, 1: 0.25}, "now")
+    assert dict(db.conn.execute("SELECT article_id, centrality FROM article_centrality").fetchall()) == {
+        1: 0.25,
+        2: 1.75,
+        3: 0.5,
+        4: 0.75,
+    }
+    assert db.conn.execute("PRAGMA foreign_key_check").fetchall() == []
     db.close()
 
 

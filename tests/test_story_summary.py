@@ -89,8 +89,8 @@ def add_article(conn: Any, rng: random.Random, number: int) -> int:
     article_id = int(cursor.lastrowid)
     certain = rng.random() < 0.7
     conn.execute(
-        "INSERT INTO article_profiles (article_id, moment, keywords, topics, centrality, earliest, latest, certain) "
-        "VALUES (?, ?, '{}', '[]', 0, ?, ?, ?)",
+        "INSERT INTO article_profiles (article_id, moment, keywords, topics, earliest, latest, certain) "
+        "VALUES (?, ?, '{}', '[]', ?, ?, ?)",
         [article_id, moment, moment, moment if certain else "2025-12-31T00:00:00Z", int(certain)],
     )
     for topic in rng.sample(["export-controls", "market", "legislation"], rng.randint(0, 2)):

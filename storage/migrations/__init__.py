@@ -37,6 +37,7 @@ from storage.migrations import (
     m0020_rank_words_only,
     m0021_story_leads,
     m0022_text_last,
+    m0023_centrality_apart,
 )
 
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
@@ -62,6 +63,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0020_rank_words_only", m0020_rank_words_only.migrate),
     ("0021_story_leads", m0021_story_leads.migrate),
     ("0022_text_last", m0022_text_last.migrate),
+    ("0023_centrality_apart", m0023_centrality_apart.migrate),
 ]
 # Migrations that rebuild a table others refer to: they run with foreign keys off (SQLite cannot turn them
 # off inside a transaction, and dropping the old table would otherwise delete or refuse its children), and
