@@ -100,7 +100,8 @@ def add_to_summary(conn: Any, story_id: int, article_id: int, links: dict[int, f
         return False
     lead_id, central_id, title_ids_json, first_seen, last_seen, outlets_json, languages_json = state
     title_ids: dict[str, int] = json.loads(title_ids_json)
-    wanted = {article_id, lead_id, central_id, *title_ids.values(), *links}
+    named = {article_id, lead_id, central_id, *title_ids.values()}
+    wanted = named | _rising(conn, {central_id, *title_ids.values()}, links.keys() - named)
     members: dict[int, _Member] = {}
     for start in range(0, len(wanted), 500):
         chunk = sorted(wanted)[start : start + 500]
@@ -147,6 +148,24 @@ def add_to_summary(conn: Any, story_id: int, article_id: int, links: dict[int, f
     for member, follows in ((members[lead_id], lead.id != lead_id), (new, new.id != lead.id)):
         conn.execute("UPDATE articles SET is_follow_up = ? WHERE id = ?", [int(follows), member.id])
     return True
+
+
+def _rising(conn: Any, holders: set[int], partners: set[int]) -> set[int]:
+    """The partners whose centrality (grown by the new article's links) now passes the least central of the
+    articles that title the story or a language of it: only they can take a title. The others, often a
+    hundred, need not be read whole; a partner in another story is sorted out by the caller."""
+    if not partners:
+        return set()
+    ids = sorted(holders | partners)
+    centrality = dict.fromkeys(ids, 0.0)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        centrality.update(
+            conn.execute(f"SELECT article_id, centrality FROM article_centrality WHERE article_id IN ({marks})", chunk)
+        )
+    weakest = min(((centrality[holder], -holder) for holder in holders), default=None)
+    return {partner for partner in partners if weakest is None or (centrality[partner], -partner) > weakest}
 
 
 def _write_summary(
