@@ -402,3 +402,27 @@ def test_keyword_overlaps_for_many_articles_at_once_are_each_pairs_own():
     assert keyword_overlaps(article, []) == ([], [])
     # Exact sums: the order of the terms does not matter.
     assert keyword_overlap(article, real) == keyword_overlap(real, article)
+
+
+def test_keyword_positions_are_found_whichever_bits_of_the_hashes_tell_them_apart():
+    """keyword_overlaps finds an article's words among hundreds of others' by a table over 16 bits of their
+    hashes, the lowest 16 that tell the article's own words apart, else a binary search: each finds every
+    word where it is, and none that is not there (a hash that shares only those bits with one)."""
+    import numpy
+
+    from pipeline.stories import _positions
+
+    x = 0x1234_5678_9ABC_DEF0
+    cases = {
+        "low bits differ": [x, x + 1, x + 2],
+        "low bits the same, next ones differ": [x, x + (1 << 16), x + (2 << 16)],
+        "every 16 bits shared by some two": [x, x ^ (1 << 20), x ^ (1 << 40)],  # the binary search
+    }
+    for name, words in cases.items():
+        mine = numpy.array(sorted(words), dtype=numpy.int64)
+        strangers = [x ^ (1 << 60), x ^ (1 << 8), x ^ (1 << 24), 0, -1]  # share some 16-bit parts with a word
+        hashes = numpy.array([*words, *strangers, words[1]], dtype=numpy.int64)
+        expected = (
+            [sorted(words).index(w) + 1 for w in words] + [0] * len(strangers) + [sorted(words).index(words[1]) + 1]
+        )
+        assert _positions(mine, hashes).tolist() == expected, name
