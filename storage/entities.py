@@ -9,12 +9,14 @@ import sqlite_utils
 
 
 def store_entities(conn: Any, article_id: int, entities: Iterable[tuple[str, str]]) -> None:
-    """Replace an article's entities (inside the caller's transaction)."""
+    """Replace an article's entities (inside the caller's transaction). Its profile's revision counts the
+    change: grouping, which keeps the profiles it has read, then reads this one again."""
     conn.execute("DELETE FROM entities WHERE article_id = ?", [article_id])
     conn.executemany(
         "INSERT OR IGNORE INTO entities (article_id, kind, value) VALUES (?, ?, ?)",
         [(article_id, kind, value) for kind, value in sorted(set(entities))],
     )
+    conn.execute("UPDATE article_profiles SET revision = revision + 1 WHERE article_id = ?", [article_id])
 
 
 def entities_of(db: sqlite_utils.Database, article_ids: list[int]) -> dict[int, list[str]]:

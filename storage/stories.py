@@ -9,9 +9,9 @@ import sqlite_utils
 
 from storage import story_summaries as summaries
 
-# What tells a stored profile apart from the one read last time: its revision counts its saves, and an
-# article's entities are rewritten only with a new text or title.
-PROFILE_COLUMNS = "p.article_id, p.revision, p.moment, p.earliest, p.latest, a.story_id, a.content_hash, a.title"
+# What tells a stored profile apart from the one read last time: its revision, which counts the saves of its
+# words and topics and the rewrites of its article's entities (storage/entities.py).
+PROFILE_COLUMNS = "p.article_id, p.revision, p.moment, p.earliest, p.latest, a.story_id"
 # Articles naming one rare entity are few; this bounds the search for the archive's largest ones.
 MAX_NAMING = 2000
 
@@ -26,13 +26,13 @@ class ProfileRow(NamedTuple):
     earliest: str
     latest: str
     story_id: int
-    key: tuple[object, ...]
+    key: int
 
 
 def _rows(cursor: Any) -> list[ProfileRow]:
     return [
-        ProfileRow(article_id, moment, earliest or moment, latest or moment, story_id, (revision, digest, title))
-        for article_id, revision, moment, earliest, latest, story_id, digest, title in cursor
+        ProfileRow(article_id, moment, earliest or moment, latest or moment, story_id, revision)
+        for article_id, revision, moment, earliest, latest, story_id in cursor
     ]
 
 

@@ -315,6 +315,7 @@ def test_grouping_reads_a_stored_profile_again_when_it_changes(tmp_path):
     assert set(cache.profiles(two, recent_profiles(two, *window))[second_id].keywords) == {"w:tariff"}
     assert set(cache.profiles(one, recent_profiles(one, *window))[first_id].keywords) == {"w:licence"}
 
+    from storage.entities import store_entities
     from storage.stories import save_profile
 
     with transaction(one) as conn:
@@ -322,10 +323,9 @@ def test_grouping_reads_a_stored_profile_again_when_it_changes(tmp_path):
     again = cache.profiles(one, recent_profiles(one, *window))[first_id]
     assert set(again.keywords) == {"w:smuggling"} and again.topics == ["enforcement"]
 
-    with transaction(one) as conn:  # a new text: store_article rewrites the entities with the content hash
+    with transaction(one) as conn:  # a new text: store_article rewrites the entities
         conn.execute("UPDATE articles SET content_hash = 'h2' WHERE id = ?", [first_id])
-        conn.execute("DELETE FROM entities WHERE article_id = ?", [first_id])
-        conn.execute("INSERT INTO entities (article_id, kind, value) VALUES (?, 'agency', 'samr')", [first_id])
+        store_entities(conn, first_id, [("agency", "samr")])
     assert cache.profiles(one, recent_profiles(one, *window))[first_id].entity_set == {"agency:samr"}
     for db, _, _ in databases:
         db.close()
