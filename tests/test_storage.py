@@ -219,15 +219,20 @@ def _rows(conn: sqlite3.Connection, sql: str) -> list[dict]:
     return [dict(zip(names, row, strict=True)) for row in cursor]
 
 
+def _migrate_only_before(monkeypatch, name: str) -> None:
+    """Databases opened from here on are migrated up to the named migration, without it: as an older
+    chipwatch left them."""
+    from storage import migrations
+
+    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS[: [done for done, _ in MIGRATIONS].index(name)])
+
+
 def test_migration_0022_moves_the_text_last_and_keeps_every_row_index_view_and_reference(tmp_path, monkeypatch):
     """A database made before 0022, with articles of real length, copies, entities, topics, a profile and a
     fingerprint: after the migration the text is the articles' last column, and every row, index and view,
     the full-text index and every reference between tables are as they were."""
-    from storage import migrations
-
     path = tmp_path / "old.db"
-    before_0022 = [name for name, _ in MIGRATIONS].index("0022_text_last")
-    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS[:before_0022])
+    _migrate_only_before(monkeypatch, "0022_text_last")
     old = open_database(path)
     topics = [TopicScore("export-controls", 0.8, ["rule"])]
     for n in range(3):
@@ -245,8 +250,7 @@ def test_migration_0022_moves_the_text_last_and_keeps_every_row_index_view_and_r
     schema_before = old.conn.execute(schema).fetchall()
     found_before = sorted(hit["id"] for hit in search_articles(old, "licence applications"))
     old.close()
-    through_0022 = [name for name, _ in MIGRATIONS].index("0023_centrality_apart")
-    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS[:through_0022])  # 0023 changes article_profiles
+    _migrate_only_before(monkeypatch, "0023_centrality_apart")  # 0023 changes article_profiles
 
     db = open_database(path)
     columns_after = [row[1] for row in db.conn.execute("PRAGMA table_info(articles)")]
@@ -267,12 +271,11 @@ def test_migration_0023_moves_centrality_apart_and_grouping_goes_on_adding_to_it
     """A database made before 0023, whose profiles hold centralities: after it, article_centrality holds
     each one that is not zero, article_profiles holds none, every other column of the profiles is as it
     was, and grouping goes on adding to the centralities that moved."""
-    from storage import migrations, transaction
+    from storage import transaction
     from storage.stories import join_story, save_profile
 
     path = tmp_path / "old.db"
-    before_0023 = [name for name, _ in MIGRATIONS].index("0023_centrality_apart")
-    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS[:before_0023])
+    _migrate_only_before(monkeypatch, "0023_centrality_apart")
     old = open_database(path)
     topics = [TopicScore("export-controls", 0.8, ["rule"])]
     for n in range(4):
