@@ -68,7 +68,7 @@ def _moment(text: str) -> datetime:
 class ProfileCache:
     """Stored profiles as ArticleProfiles, built once per process: every new article is compared with the
     few hundred around it, and each of those is compared again with the next new article. A profile is
-    read again when its key says it changed (storage/stories.py); the oldest go beyond `size`."""
+    read again when its revision or dates changed (storage/stories.py); the oldest go beyond `size`."""
 
     def __init__(self, size: int = 50_000) -> None:
         self.size = size
@@ -80,7 +80,7 @@ class ProfileCache:
         where = _database_identity(db)  # one process may group in more than one database
         for row in rows:
             cached = self._profiles.get(row.article_id)
-            if cached is not None and cached[0] == (where, row.key, row.earliest, row.latest):
+            if cached is not None and cached[0] == (where, row.revision, row.earliest, row.latest):
                 found[row.article_id] = cached[1]
             else:
                 missing.append(row)
@@ -96,7 +96,7 @@ class ProfileCache:
                     json.loads(topics),
                     When(_moment(row.earliest), _moment(row.latest)),
                 )
-                self._remember(row.article_id, (where, row.key, row.earliest, row.latest), profile)
+                self._remember(row.article_id, (where, row.revision, row.earliest, row.latest), profile)
                 found[row.article_id] = profile
         return found
 

@@ -17,16 +17,16 @@ MAX_NAMING = 2000
 
 
 class ProfileRow(NamedTuple):
-    """A stored profile as listed: enough to place it in time and its story, and a key that changes whenever
-    its words, topics or entities may have (read those with profile_details when the key is new). A tuple:
-    grouping lists a few hundred for every new article."""
+    """A stored profile as listed: enough to place it in time and its story, and its revision, which changes
+    whenever its words, topics or entities may have (read those with profile_details when it is new). A
+    tuple: grouping lists a few hundred for every new article."""
 
     article_id: int
     moment: str
     earliest: str
     latest: str
     story_id: int
-    key: int
+    revision: int
 
 
 def _rows(cursor: Any) -> list[ProfileRow]:
